@@ -1,0 +1,1 @@
+"""Recurrent (LSTM) PPO agents for partially observable environments."""

@@ -1,0 +1,149 @@
+"""Build the agent a config describes, and load a saved policy's weights without unpickling anything."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import PPO
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.vec_env import VecEnv
+from torch import nn
+
+from recurrent_rl.config import Config, LinearSchedule
+from recurrent_rl.errors import UserError
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
+    """``ppo`` -> PPO; ``recurrent_ppo`` -> our fast RecurrentPPO, or sb3-contrib's with ``implementation: sb3``."""
+    if cfg.algo.name == "ppo":
+        return PPO
+    if cfg.algo.implementation == "sb3":
+        return RecurrentPPO
+    from recurrent_rl.fast_ppo import FastRecurrentPPO
+
+    return FastRecurrentPPO
+
+
+def policy_kwargs(cfg: Config) -> dict[str, Any]:
+    """The ``policy_kwargs`` for the SB3 constructor."""
+    policy = cfg.policy
+    kwargs: dict[str, Any] = {"activation_fn": ACTIVATIONS[policy.activation], "ortho_init": policy.ortho_init}
+    if policy.net_arch is not None:
+        kwargs["net_arch"] = policy.net_arch if isinstance(policy.net_arch, list) else dict(policy.net_arch)
+    if cfg.algo.name == "recurrent_ppo":
+        kwargs.update(
+            lstm_hidden_size=policy.lstm_hidden_size,
+            n_lstm_layers=policy.n_lstm_layers,
+            enable_critic_lstm=policy.enable_critic_lstm,
+            shared_lstm=policy.shared_lstm,
+        )
+    return kwargs
+
+
+def _schedule(value: float | LinearSchedule | None) -> Any:
+    return value if not isinstance(value, LinearSchedule) else value.model_copy()
+
+
+def algorithm_kwargs(cfg: Config) -> dict[str, Any]:
+    """Hyperparameters named exactly as the SB3 constructor arguments."""
+    algo = cfg.algo
+    return {
+        "learning_rate": _schedule(algo.learning_rate),
+        "n_steps": algo.n_steps,
+        "batch_size": algo.batch_size,
+        "n_epochs": algo.n_epochs,
+        "gamma": algo.gamma,
+        "gae_lambda": algo.gae_lambda,
+        "clip_range": _schedule(algo.clip_range),
+        "clip_range_vf": _schedule(algo.clip_range_vf),
+        "normalize_advantage": algo.normalize_advantage,
+        "ent_coef": algo.ent_coef,
+        "vf_coef": algo.vf_coef,
+        "max_grad_norm": algo.max_grad_norm,
+        "use_sde": algo.use_sde,
+        "sde_sample_freq": algo.sde_sample_freq,
+        "target_kl": algo.target_kl,
+    }
+
+
+def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Space) -> None:
+    """Config choices that depend on the env's spaces, checked before a run folder exists."""
+    if cfg.algo.use_sde and not isinstance(action_space, gym.spaces.Box):
+        raise UserError(f"algo.use_sde: true needs a continuous (Box) action space; {cfg.env.id} has {action_space}")
+    is_image = isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3
+    if cfg.policy.type.startswith("Cnn") and not is_image:
+        raise UserError(f"policy.type: {cfg.policy.type} needs image observations; {cfg.env.id} has {observation_space}")
+    if cfg.policy.type.startswith("MultiInput") != isinstance(observation_space, gym.spaces.Dict):
+        raise UserError(f"policy.type: {cfg.policy.type} does not fit {cfg.env.id}'s observations {observation_space}")
+
+
+def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
+    """The algorithm with its policy, seeded, on ``env``."""
+    algo_cls = algorithm_class(cfg)
+    return algo_cls(
+        cfg.policy.type,
+        env,
+        policy_kwargs=policy_kwargs(cfg),
+        seed=cfg.train.seed,
+        device=cfg.train.device,
+        verbose=0,
+        **algorithm_kwargs(cfg),
+    )
+
+
+def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Space) -> BasePolicy:
+    """The policy alone, built from the config as the algorithm would build it (for evaluation)."""
+    algo_cls = algorithm_class(cfg)
+    policy_cls = algo_cls.policy_aliases[cfg.policy.type]
+    lr = cfg.algo.learning_rate
+    start = lr.start if isinstance(lr, LinearSchedule) else lr
+    policy = policy_cls(
+        observation_space, action_space, lambda _: start, use_sde=cfg.algo.use_sde, **policy_kwargs(cfg)
+    )
+    device = "cpu" if cfg.train.device == "auto" else cfg.train.device
+    return policy.to(device)
+
+
+def load_policy_weights(policy: BasePolicy, model_zip: Path) -> None:
+    """Load ``policy.pth`` from an SB3 model.zip with ``weights_only=True``: no pickle is executed."""
+    try:
+        with zipfile.ZipFile(model_zip) as archive:
+            if "policy.pth" not in archive.namelist():
+                raise UserError(f"{model_zip}: not a Stable-Baselines3 model (no policy.pth inside)")
+            raw = archive.read("policy.pth")
+    except FileNotFoundError:
+        raise UserError(f"{model_zip}: model file not found") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise UserError(f"{model_zip}: not a valid model file, truncated or corrupt ({error})") from None
+    try:
+        state = torch.load(io.BytesIO(raw), map_location=policy.device, weights_only=True)
+    except Exception as error:  # torch raises several types for corrupt or unsafe payloads
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{model_zip}: cannot read the policy weights safely ({first})") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{model_zip}: policy.pth does not hold a state dict")
+    try:
+        policy.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3]) or str(error)
+        raise UserError(
+            f"{model_zip}: the model does not match the config's env and policy (spaces or architecture differ): "
+            f"{detail}"
+        ) from None
+    policy.set_training_mode(False)

@@ -1,0 +1,243 @@
+"""The experiment schema: one YAML file, five sections, validated when it loads.
+
+Keys of ``algo`` are named exactly as the Stable-Baselines3 constructor arguments. Schedules are data
+(``{linear: [start, end]}``), never code. Loading, ``base:`` inheritance, ``--set`` overrides and error
+messages live in :mod:`recurrent_rl.config_loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
+MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
+ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LinearSchedule(_Section):
+    """``{linear: [start, end]}``: goes from ``start`` at the first update to ``end`` at the last."""
+
+    linear: tuple[float, float]
+
+    @field_validator("linear")
+    @classmethod
+    def _non_negative(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if min(value) < 0:
+            raise ValueError("schedule values must be >= 0")
+        return value
+
+    def __call__(self, progress_remaining: float) -> float:
+        start, end = self.linear
+        return end + (start - end) * progress_remaining
+
+    @property
+    def start(self) -> float:
+        return self.linear[0]
+
+
+Schedule = float | LinearSchedule
+
+
+class WrapperSpec(_Section):
+    """One POMDP wrapper from :data:`envs.wrappers.WRAPPERS` and its keyword arguments."""
+
+    name: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class NormalizeConfig(_Section):
+    """VecNormalize settings; ``normalize: true`` means observations and rewards."""
+
+    obs: bool = True
+    reward: bool = True
+    clip_obs: float = Field(10.0, gt=0)
+    clip_reward: float = Field(10.0, gt=0)
+
+
+class EnvConfig(_Section):
+    id: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    wrappers: list[WrapperSpec] = Field(default_factory=list)
+    n_envs: int = Field(8, ge=1, le=1024)
+    vec_env: Literal["dummy", "subproc"] = "dummy"
+    normalize: NormalizeConfig | None = None
+    frame_stack: int | None = Field(None, ge=1, le=256)
+    import_: str | None = Field(None, alias="import")
+    max_episode_steps: int | None = Field(None, ge=1)
+
+    @field_validator("wrappers", mode="before")
+    @classmethod
+    def _wrapper_items(cls, value: Any) -> Any:
+        """Accept ``- flicker: {p: 0.2}`` and ``- previous_action_reward`` list items."""
+        if not isinstance(value, list):
+            return value
+        items = []
+        for item in value:
+            if isinstance(item, str):
+                items.append({"name": item})
+            elif isinstance(item, dict) and len(item) == 1 and "name" not in item:
+                ((name, kwargs),) = item.items()
+                items.append({"name": name, "kwargs": {} if kwargs is None else kwargs})
+            else:
+                items.append(item)
+        return items
+
+    @field_validator("normalize", mode="before")
+    @classmethod
+    def _normalize_flag(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return value
+
+
+class AlgoConfig(_Section):
+    name: Literal["recurrent_ppo", "ppo"] = "recurrent_ppo"
+    implementation: Literal["fast", "sb3"] = "fast"
+    learning_rate: Schedule = 3e-4
+    n_steps: int = Field(128, ge=1)
+    batch_size: int = Field(128, ge=2)
+    n_epochs: int = Field(10, ge=1)
+    gamma: float = Field(0.99, gt=0, le=1)
+    gae_lambda: float = Field(0.95, ge=0, le=1)
+    clip_range: Schedule = 0.2
+    clip_range_vf: Schedule | None = None
+    normalize_advantage: bool = True
+    ent_coef: float = Field(0.0, ge=0)
+    vf_coef: float = Field(0.5, ge=0)
+    max_grad_norm: float = Field(0.5, gt=0)
+    use_sde: bool = False
+    sde_sample_freq: int = Field(-1, ge=-1)
+    target_kl: float | None = Field(None, gt=0)
+
+    @field_validator("learning_rate", "clip_range", "clip_range_vf")
+    @classmethod
+    def _positive(cls, value: Schedule | None) -> Schedule | None:
+        if isinstance(value, float) and value <= 0:
+            raise ValueError("must be > 0")
+        if isinstance(value, LinearSchedule) and value.start <= 0:
+            raise ValueError("the schedule must start > 0")
+        return value
+
+
+class PolicyConfig(_Section):
+    type: str = "MlpLstmPolicy"
+    lstm_hidden_size: int = Field(64, ge=1, le=4096)
+    n_lstm_layers: int = Field(1, ge=1, le=8)
+    enable_critic_lstm: bool = True
+    shared_lstm: bool = False
+    net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = None
+    activation: Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"] = "tanh"
+    ortho_init: bool = True
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        valid = RECURRENT_POLICIES + MEMORYLESS_POLICIES
+        if value not in valid:
+            raise ValueError(f"unknown policy type; expected one of {', '.join(valid)}")
+        return value
+
+    @field_validator("net_arch")
+    @classmethod
+    def _layer_sizes(cls, value: Any) -> Any:
+        layers = value if isinstance(value, list) else sum((value or {}).values(), [])
+        if any(size < 1 for size in layers):
+            raise ValueError("layer sizes must be >= 1")
+        return value
+
+
+class StopAt(_Section):
+    """Stop early once an evaluation reaches one of these (both may be given: either suffices)."""
+
+    success_rate: float | None = Field(None, gt=0, le=1)
+    mean_return: float | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StopAt:
+        if self.success_rate is None and self.mean_return is None:
+            raise ValueError("give success_rate and/or mean_return")
+        return self
+
+
+class TrainConfig(_Section):
+    total_timesteps: int = Field(100_000, ge=1)
+    seed: int = Field(0, ge=0, lt=2**31)
+    device: Literal["cpu", "auto", "cuda"] = "cpu"
+    eval_freq: int = Field(10_000, ge=0)
+    n_eval_episodes: int = Field(20, ge=1)
+    eval_deterministic: bool = True
+    checkpoint_freq: int = Field(50_000, ge=0)
+    stop_at: StopAt | None = None
+    torch_threads: int = Field(1, ge=1, le=256)
+    progress_bar: bool | None = None
+
+
+class LoggingConfig(_Section):
+    experiment: str | None = None
+    runs_dir: str = "runs"
+
+    @field_validator("experiment")
+    @classmethod
+    def _folder_name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError("must be a folder name of letters, digits, '_', '-', '.'")
+        return value
+
+
+class Config(_Section):
+    env: EnvConfig
+    algo: AlgoConfig = Field(default_factory=AlgoConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        """Cross-section constraints that Stable-Baselines3 would only find when the model is built."""
+        algo, policy = self.algo, self.policy
+        rollout = algo.n_steps * self.env.n_envs
+        if rollout < 2:
+            raise ConstraintError("algo.n_steps", algo.n_steps, "n_steps * env.n_envs must be > 1")
+        if algo.batch_size > rollout:
+            raise ConstraintError(
+                "algo.batch_size",
+                algo.batch_size,
+                f"at most algo.n_steps * env.n_envs = {algo.n_steps} * {self.env.n_envs} = {rollout}",
+            )
+        recurrent = algo.name == "recurrent_ppo"
+        if recurrent and policy.type not in RECURRENT_POLICIES:
+            raise ConstraintError("policy.type", policy.type, f"one of {', '.join(RECURRENT_POLICIES)} for recurrent_ppo")
+        if not recurrent:
+            if policy.type not in MEMORYLESS_POLICIES:
+                raise ConstraintError("policy.type", policy.type, f"one of {', '.join(MEMORYLESS_POLICIES)} for ppo")
+            lstm_keys = {"lstm_hidden_size", "n_lstm_layers", "enable_critic_lstm", "shared_lstm"}
+            for key in sorted(lstm_keys & policy.model_fields_set):
+                raise ConstraintError(f"policy.{key}", getattr(policy, key), "no LSTM setting: algo.name is ppo")
+        if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
+            raise ConstraintError(
+                "policy.shared_lstm", True, "shared_lstm: true needs enable_critic_lstm: false (choose one critic LSTM)"
+            )
+        stop = self.train.stop_at
+        if stop is not None and self.train.eval_freq == 0:
+            raise ConstraintError("train.stop_at", stop.model_dump(exclude_none=True), "needs train.eval_freq > 0")
+        return self
+
+
+class ConstraintError(ValueError):
+    """A cross-key constraint, reported at the key that has to change."""
+
+    def __init__(self, path: str, value: Any, expected: str) -> None:
+        super().__init__(f"expected {expected}")
+        self.path = path
+        self.value = value
+        self.expected = expected

@@ -1,0 +1,254 @@
+"""Load an experiment config: safe YAML, ``base:`` inheritance, ``--set`` overrides, one clear error.
+
+Every error is a :class:`~recurrent_rl.errors.UserError` whose message starts with where the problem is
+(``file:line:column`` when the key comes from a file, ``--set KEY`` when it comes from the command line)
+followed by the dotted key path, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from recurrent_rl.config import Config, ConstraintError
+from recurrent_rl.errors import UserError
+
+Key = tuple[str, ...]
+
+# What a value must look like, for fields whose type is a union (pydantic reports one error per member).
+_EXPECTED = {
+    "learning_rate": "a number > 0 or {linear: [start, end]}",
+    "clip_range": "a number > 0 or {linear: [start, end]}",
+    "clip_range_vf": "null, a number > 0 or {linear: [start, end]}",
+    "normalize": "true, false or a mapping with keys obs, reward, clip_obs, clip_reward",
+    "net_arch": "a list of layer sizes such as [64, 64], or {pi: [64], vf: [64]}",
+    "stop_at": "a mapping with success_rate and/or mean_return",
+    "frame_stack": "null or an integer >= 1",
+}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config, the plain data it was built from, and the file it came from."""
+
+    config: Config
+    data: dict[str, Any]
+    source: Path
+
+    def resolved_yaml(self) -> str:
+        """The full config with defaults and overrides applied; loading it again gives the same config."""
+        dumped = self.config.model_dump(mode="json", by_alias=True)
+        return yaml.safe_dump(dumped, sort_keys=False, default_flow_style=None)
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig:
+    """Read, merge, override and validate the config at ``path``."""
+    source = Path(path)
+    data, marks = _load_with_bases(source, chain=())
+    marks[()] = str(source)
+    for item in overrides:
+        _apply_override(data, marks, item)
+    logging = data.setdefault("logging", {})
+    if isinstance(logging, dict) and logging.get("experiment") is None:
+        logging["experiment"] = _experiment_name(source)
+    _check_unknown_keys(data, Config, (), marks)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise UserError(_format_validation_error(error, data, marks)) from None
+    return LoadedConfig(config=config, data=data, source=source)
+
+
+def parse_yaml_file(path: Path) -> tuple[Any, dict[Key, str]]:
+    """Safe-load one YAML file; return its data and ``file:line:col`` of every mapping key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read config file ({error})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise UserError(f"{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: YAML error: {error}") from None
+    marks: dict[Key, str] = {}
+    if node is not None:
+        _collect_marks(node, (), path, marks)
+    return data, marks
+
+
+def _collect_marks(node: yaml.Node, key: Key, path: Path, marks: dict[Key, str]) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: set[str] = set()
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        child = (*key, name)
+        where = f"{path}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
+        if name in seen:
+            raise UserError(f"{where}: {'.'.join(child)}: duplicate key")
+        seen.add(name)
+        marks[child] = where
+        _collect_marks(value_node, child, path, marks)
+
+
+def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Key, str]]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise UserError(f"{path}: base configs form a cycle: {cycle}")
+    data, marks = parse_yaml_file(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}:1:1: expected a mapping of sections (env, algo, policy, train, logging)")
+    base = data.pop("base", None)
+    marks.pop(("base",), None)
+    if base is None:
+        return data, marks
+    if not isinstance(base, str):
+        raise UserError(f"{marks.get(('base',), path)}: base: expected a file name, got {base!r}")
+    base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+    if not base_path.is_file():
+        raise UserError(f"{path}: base: file not found: {base_path}")
+    base_data, base_marks = _load_with_bases(base_path, (*chain, resolved))
+    return _merge(base_data, data), {**base_marks, **marks}
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child keys win; mappings merge recursively; lists and scalars are replaced."""
+    merged = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_override(data: dict[str, Any], marks: dict[Key, str], item: str) -> None:
+    """Apply one ``--set section.key=value``; the value is parsed as a YAML scalar or flow collection."""
+    if "=" not in item:
+        raise UserError(f"--set {item}: expected KEY=VALUE, for example --set algo.learning_rate=3e-4")
+    dotted, text = item.split("=", 1)
+    parts = tuple(dotted.strip().split("."))
+    if not all(part.strip() for part in parts):
+        raise UserError(f"--set {item}: '{dotted}' is not a dotted key such as algo.learning_rate")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or str(error)
+        raise UserError(f"--set {dotted}: cannot parse value {text!r} as YAML ({problem})") from None
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict):
+            section = ".".join(parts[: depth + 1])
+            raise UserError(f"--set {dotted}: {section} is a value, not a section")
+    node[parts[-1]] = value
+    for depth in range(1, len(parts) + 1):
+        marks[parts[:depth]] = f"--set {dotted}"
+
+
+def _experiment_name(source: Path) -> str:
+    stem = "".join(c if c.isalnum() or c in "_-." else "_" for c in source.stem)
+    return stem.lstrip("._-") or "experiment"
+
+
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside an annotation such as ``NormalizeConfig | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _model_classes(arg)]
+    return []
+
+
+def _check_unknown_keys(data: Any, model: type[BaseModel], key: Key, marks: dict[Key, str]) -> None:
+    if not isinstance(data, dict):
+        return
+    fields = model.model_fields
+    valid = {field.alias or name: field for name, field in fields.items()}
+    for name, value in data.items():
+        child = (*key, str(name))
+        if name not in valid:
+            close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
+            raise UserError(f"{_where(child, marks)}{'.'.join(child)}: unknown key ({hint})")
+        models = _model_classes(valid[name].annotation)
+        if len(models) == 1:
+            _check_unknown_keys(value, models[0], child, marks)
+
+
+def _where(key: Key, marks: dict[Key, str]) -> str:
+    for depth in range(len(key), -1, -1):
+        if key[:depth] in marks:
+            return f"{marks[key[:depth]]}: "
+    return ""
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Key:
+    """The part of a pydantic error location that indexes into the user's data (drops union member names)."""
+    path: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+        path.append(str(part))
+    return tuple(path)
+
+
+def _format_validation_error(error: ValidationError, data: dict[str, Any], marks: dict[Key, str]) -> str:
+    first = error.errors(include_url=False)[0]
+    ctx_error = (first.get("ctx") or {}).get("error")
+    if isinstance(ctx_error, ConstraintError):
+        key = tuple(ctx_error.path.split("."))
+        return f"{_where(key, marks)}{ctx_error.path}: got {ctx_error.value!r}, {ctx_error}"
+    key = _data_path(tuple(first["loc"]), data)
+    same = [e for e in error.errors(include_url=False) if _data_path(tuple(e["loc"]), data) == key]
+    dotted = ".".join(key) or "config"
+    if first["type"] == "missing":
+        missing = ".".join(str(p) for p in first["loc"])
+        return f"{_where(key, marks)}{missing}: required key is missing"
+    value = _lookup(data, key)
+    if key and key[-1] in _EXPECTED and (len(same) > 1 or first["type"] != "value_error"):
+        expected = f"expected {_EXPECTED[key[-1]]}"
+    else:
+        expected = _phrase(first["msg"])
+    return f"{_where(key, marks)}{dotted}: got {value!r}, {expected}"
+
+
+def _phrase(message: str) -> str:
+    for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", ""), ("Assertion failed, ", "")):
+        if message.startswith(prefix):
+            return replacement + message[len(prefix) :]
+    return message[0].lower() + message[1:] if message else message
+
+
+def _lookup(data: Any, key: Key) -> Any:
+    node = data
+    for part in key:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node

@@ -1,0 +1,121 @@
+"""Run a policy for N episodes, carrying the LSTM state across steps and resetting it at episode starts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+
+class Predictor(Protocol):
+    """What evaluation needs: SB3's ``predict`` (an algorithm or a policy)."""
+
+    def predict(
+        self,
+        observation: Any,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]: ...
+
+
+@dataclass
+class EvalResult:
+    """Per-episode returns, lengths and successes (``None`` where the env defines no success)."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    successes: list[bool | None] = field(default_factory=list)
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self.returns)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std_return(self) -> float:
+        return float(np.std(self.returns))
+
+    @property
+    def mean_length(self) -> float:
+        return float(np.mean(self.lengths))
+
+    @property
+    def success_rate(self) -> float | None:
+        known = [s for s in self.successes if s is not None]
+        return float(np.mean(known)) if known else None
+
+    @property
+    def success_ci95(self) -> tuple[float, float] | None:
+        """Wilson score interval for the success rate."""
+        known = [s for s in self.successes if s is not None]
+        if not known:
+            return None
+        n, p, z = len(known), float(np.mean(known)), 1.959964
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+    def summary(self) -> dict[str, Any]:
+        """``{mean_return, std_return, success_rate, n_episodes}`` as stored in summary.json."""
+        return {
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+            "success_rate": self.success_rate,
+            "n_episodes": self.n_episodes,
+        }
+
+    def report(self) -> dict[str, Any]:
+        """The full record printed by ``recurrent-rl evaluate --json``."""
+        ci = self.success_ci95
+        return {
+            **self.summary(),
+            "success_ci95": list(ci) if ci is not None else None,
+            "mean_length": self.mean_length,
+        }
+
+
+def evaluate(
+    model: Predictor,
+    env: VecEnv,
+    n_episodes: int,
+    deterministic: bool = True,
+    on_step: Callable[[], None] | None = None,
+) -> EvalResult:
+    """Play ``n_episodes`` episodes spread evenly over the envs of ``env``.
+
+    The recurrent state returned by ``predict`` is passed back on the next step, and ``episode_start`` is
+    true on the first step of every episode so the policy zeroes that env's state: no memory leaks from one
+    episode into the next. Returns and lengths come from the Monitor inside each env (raw rewards).
+    """
+    n_envs = env.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    counts = np.zeros(n_envs, dtype=int)
+    result = EvalResult()
+    observations = env.reset()
+    state: tuple[np.ndarray, ...] | None = None
+    episode_starts = np.ones(n_envs, dtype=bool)
+    while (counts < targets).any():
+        actions, state = model.predict(observations, state=state, episode_start=episode_starts, deterministic=deterministic)
+        observations, _, dones, infos = env.step(actions)
+        if on_step is not None:
+            on_step()
+        for i in range(n_envs):
+            if dones[i] and counts[i] < targets[i]:
+                episode = infos[i].get("episode")
+                if episode is None:
+                    raise RuntimeError("evaluation env is not wrapped in a Monitor")
+                result.returns.append(float(episode["r"]))
+                result.lengths.append(int(episode["l"]))
+                success = infos[i].get("is_success")
+                result.successes.append(None if success is None else bool(success))
+                counts[i] += 1
+        episode_starts = dones.astype(bool)
+    return result

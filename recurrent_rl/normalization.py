@@ -1,0 +1,61 @@
+"""VecNormalize statistics stored as ``.npz`` (plain arrays, never a pickle), so loading them runs no code."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import VecNormalize
+
+from recurrent_rl.errors import UserError
+from recurrent_rl.run_folder import atomic_write_bytes
+
+
+def _stats(prefix: str, rms: RunningMeanStd) -> dict[str, np.ndarray]:
+    return {f"{prefix}/mean": rms.mean, f"{prefix}/var": rms.var, f"{prefix}/count": np.asarray(rms.count)}
+
+
+def save_normalization(venv: VecNormalize, path: Path) -> None:
+    """Write the observation and return statistics of ``venv`` to ``path`` atomically."""
+    arrays: dict[str, np.ndarray] = {}
+    if isinstance(venv.obs_rms, dict):
+        for key, rms in venv.obs_rms.items():
+            arrays.update(_stats(f"obs.{key}", rms))
+    else:
+        arrays.update(_stats("obs", venv.obs_rms))
+    arrays.update(_stats("ret", venv.ret_rms))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _restore(rms: RunningMeanStd, arrays: dict[str, np.ndarray], prefix: str, path: Path) -> None:
+    try:
+        mean, var, count = (arrays[f"{prefix}/{name}"] for name in ("mean", "var", "count"))
+    except KeyError as error:
+        raise UserError(f"{path}: normalisation statistics lack {error.args[0]!r}") from None
+    if mean.shape != rms.mean.shape:
+        raise UserError(
+            f"{path}: statistics for observations of shape {mean.shape}, but the env's are {rms.mean.shape}"
+        )
+    rms.mean, rms.var, rms.count = mean.astype(np.float64), var.astype(np.float64), float(count)
+
+
+def load_normalization(venv: VecNormalize, path: Path) -> None:
+    """Load statistics written by :func:`save_normalization` into ``venv`` (``allow_pickle=False``)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise UserError(f"{path}: normalisation statistics not found (the config has env.normalize on)") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise UserError(f"{path}: not a valid statistics file ({error})") from None
+    if isinstance(venv.obs_rms, dict):
+        for key, rms in venv.obs_rms.items():
+            _restore(rms, arrays, f"obs.{key}", path)
+    else:
+        _restore(venv.obs_rms, arrays, "obs", path)
+    _restore(venv.ret_rms, arrays, "ret", path)
