@@ -96,12 +96,13 @@ def _dispatch(args: argparse.Namespace, arguments: list[str]) -> int:
 
 def _train(args: argparse.Namespace, arguments: list[str]) -> int:
     from recurrent_rl.config_loader import load_config
-    from recurrent_rl.train import resume, train
 
     command = shlex.join(["recurrent-rl", *arguments])
     if args.resume is not None:
         if args.config is not None or args.overrides or args.seed is not None or args.runs_dir or args.run_name:
             raise UserError("train --resume RUN_DIR takes no CONFIG, --set, --seed, --runs-dir or --run-name")
+        from recurrent_rl.train import resume
+
         outcome = resume(args.resume, command)
     else:
         if args.config is None:
@@ -111,7 +112,10 @@ def _train(args: argparse.Namespace, arguments: list[str]) -> int:
             overrides.append(f"train.seed={args.seed}")
         if args.runs_dir is not None:
             overrides.append(f"logging.runs_dir={json.dumps(args.runs_dir)}")
-        outcome = train(load_config(args.config, overrides), command, run_name=args.run_name)
+        loaded = load_config(args.config, overrides)  # before the heavy imports: config errors answer at once
+        from recurrent_rl.train import train
+
+        outcome = train(loaded, command, run_name=args.run_name)
     if outcome.status == "interrupted":
         print(f"recurrent-rl: {outcome.message}", file=sys.stderr)
         print(outcome.run_dir)

@@ -1,0 +1,134 @@
+"""Rollout buffers that pad minibatches with one gather instead of one tensor per sequence.
+
+sb3-contrib's :class:`RecurrentRolloutBuffer` builds every padded minibatch from a Python list of
+per-sequence tensors (``pad_sequence``), for every minibatch of every epoch. These subclasses convert
+the flattened rollout to torch tensors once per rollout (with a trailing zero row used as padding) and
+build each minibatch with a single index per field. Minibatches are identical to sb3-contrib's: same
+sequences, same padding, same dtypes, same consumption of ``np.random``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer
+from sb3_contrib.common.recurrent.type_aliases import (
+    RecurrentDictRolloutBufferSamples,
+    RecurrentRolloutBufferSamples,
+    RNNStates,
+)
+from stable_baselines3.common.vec_env import VecNormalize
+
+# Per-transition scalars gathered together, in this order, as one (n_transitions + 1, 6) tensor.
+_SCALARS = ("values", "log_probs", "advantages", "returns", "episode_starts")
+
+
+def padding_index(
+    episode_starts: np.ndarray, env_change: np.ndarray, batch_inds: np.ndarray, pad_index: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cut a minibatch into sequences exactly like sb3-contrib's ``create_sequencers``.
+
+    :param episode_starts: flattened ``episode_starts`` of the whole rollout
+    :param env_change: flattened flags of the first step of each env in the rollout
+    :param batch_inds: rollout indices of the minibatch, in sequence order
+    :param pad_index: index of the zero row used for padding
+    :return: rollout index of every padded position ``(n_seq * max_length,)``, rollout index of each
+        sequence start ``(n_seq,)`` and ``max_length``
+    """
+    seq_start = np.logical_or(episode_starts[batch_inds], env_change[batch_inds]).flatten()
+    seq_start[0] = True
+    starts = np.flatnonzero(seq_start)
+    lengths = np.diff(np.append(starts, len(batch_inds)))
+    max_length = int(lengths.max())
+    offsets = np.arange(max_length)
+    positions = starts[:, None] + offsets[None, :]
+    valid = offsets[None, :] < lengths[:, None]
+    index = np.where(valid, batch_inds[np.minimum(positions, len(batch_inds) - 1)], pad_index)
+    return index.reshape(-1), batch_inds[starts], max_length
+
+
+class _TorchRollout:
+    """The flattened rollout as torch tensors, each with a trailing zero row for padding."""
+
+    def __init__(self, buffer: RecurrentRolloutBuffer | RecurrentDictRolloutBuffer) -> None:
+        def padded(array: np.ndarray) -> th.Tensor:
+            zeros = np.zeros((1, *array.shape[1:]), dtype=array.dtype)
+            return th.as_tensor(np.concatenate([array, zeros]), device=buffer.device)
+
+        scalars = np.concatenate([buffer.__dict__[name] for name in _SCALARS], axis=1)
+        ones = np.ones((len(scalars), 1), dtype=scalars.dtype)
+        self.scalars = padded(np.concatenate([scalars, ones], axis=1))  # last column: mask
+        self.actions = padded(buffer.actions)
+        if isinstance(buffer.observations, dict):
+            self.observations: th.Tensor | dict[str, th.Tensor] = {
+                key: padded(obs) for key, obs in buffer.observations.items()
+            }
+        else:
+            self.observations = padded(buffer.observations)
+        # (n_transitions, 4, n_layers, hidden_size): hidden_pi, cell_pi, hidden_vf, cell_vf
+        states = [buffer.hidden_states_pi, buffer.cell_states_pi, buffer.hidden_states_vf, buffer.cell_states_vf]
+        self.states = th.as_tensor(np.stack(states, axis=1), device=buffer.device)
+        self.pad_index = len(scalars)
+
+    def sample(self, index: np.ndarray, start_index: np.ndarray) -> dict[str, Any]:
+        """Fields of a ``Recurrent*RolloutBufferSamples`` for one padded minibatch."""
+        index_t = th.as_tensor(index, device=self.scalars.device)
+        values, log_probs, advantages, returns, episode_starts, mask = self.scalars[index_t].T.contiguous()
+        states = self.states[th.as_tensor(start_index, device=self.scalars.device)]
+        # (n_seq, 4, n_layers, hidden) -> 4 x (n_layers, n_seq, hidden)
+        hidden_pi, cell_pi, hidden_vf, cell_vf = states.permute(1, 2, 0, 3).contiguous()
+        if isinstance(self.observations, dict):
+            observations: th.Tensor | dict[str, th.Tensor] = {
+                key: obs[index_t] for key, obs in self.observations.items()
+            }
+        else:
+            observations = self.observations[index_t]
+        return dict(
+            observations=observations,
+            actions=self.actions[index_t],
+            old_values=values,
+            old_log_prob=log_probs,
+            advantages=advantages,
+            returns=returns,
+            lstm_states=RNNStates((hidden_pi, cell_pi), (hidden_vf, cell_vf)),
+            episode_starts=episode_starts,
+            mask=mask,
+        )
+
+
+class FastRecurrentRolloutBuffer(RecurrentRolloutBuffer):
+    """:class:`RecurrentRolloutBuffer` that pads each minibatch with one gather per field."""
+
+    _rollout: _TorchRollout | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._rollout = None
+
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
+    ) -> RecurrentRolloutBufferSamples:
+        if self._rollout is None:
+            self._rollout = _TorchRollout(self)
+        index, start_index, _ = padding_index(self.episode_starts, env_change, batch_inds, self._rollout.pad_index)
+        return RecurrentRolloutBufferSamples(**self._rollout.sample(index, start_index))
+
+
+class FastRecurrentDictRolloutBuffer(RecurrentDictRolloutBuffer):
+    """:class:`RecurrentDictRolloutBuffer` that pads each minibatch with one gather per field."""
+
+    _rollout: _TorchRollout | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._rollout = None
+
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
+    ) -> RecurrentDictRolloutBufferSamples:
+        if self._rollout is None:
+            self._rollout = _TorchRollout(self)
+        index, start_index, _ = padding_index(self.episode_starts, env_change, batch_inds, self._rollout.pad_index)
+        return RecurrentDictRolloutBufferSamples(**self._rollout.sample(index, start_index))

@@ -1,0 +1,159 @@
+"""Bad input gets one clear line on stderr, exit status 2, no traceback, and nothing written or overwritten."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.core.cli_helpers import TINY_TMAZE, files_under, run_cli
+
+GOOD = TINY_TMAZE + "logging:\n  runs_dir: runs\n"
+
+# name, config text (None: no file written), extra CLI arguments, expected message fragment
+CONFIG_CASES = [
+    ("yaml syntax", "env:\n  id: RecurrentRL/TMaze-v0\n  kwargs: {corridor_length: 3\nalgo: {}\n",
+     [], "bad.yaml:4:5: YAML syntax error"),
+    ("tab indentation", "env:\n\tid: x\n", [], "bad.yaml:2:1: YAML syntax error"),
+    ("top level not a mapping", "- a\n- b\n", [], "bad.yaml:1:1: expected a mapping of sections"),
+    ("unknown key", GOOD.replace("n_epochs", "n_epoch"), [],
+     "bad.yaml:8:3: algo.n_epoch: unknown key (did you mean 'n_epochs'?)"),
+    ("unknown section", GOOD + "trian: {}\n", [], "trian: unknown key (did you mean 'train'?)"),
+    ("duplicate key", GOOD + "logging:\n  experiment: x\n", [], "logging: duplicate key"),
+    ("wrong type", GOOD.replace("n_steps: 16", "n_steps: many"), [],
+     "bad.yaml:6:3: algo.n_steps: got 'many', expected a valid integer"),
+    ("negative learning rate", GOOD + "", ["--set", "algo.learning_rate=-0.001"],
+     "--set algo.learning_rate: algo.learning_rate: got -0.001, must be > 0"),
+    ("schedule written as code", GOOD, ["--set", "algo.learning_rate=lambda p: p"],
+     "algo.learning_rate.lambda p: unknown key (valid keys: linear)"),
+    ("batch larger than a rollout", GOOD.replace("batch_size: 16", "batch_size: 64"), [],
+     "algo.batch_size: got 64, expected at most algo.n_steps * env.n_envs = 16 * 2 = 32"),
+    ("lstm key with ppo", GOOD, ["--set", "algo.name=ppo", "--set", "policy.type=MlpPolicy",
+                                 "--set", "policy.lstm_hidden_size=8"],
+     "policy.lstm_hidden_size: got 8, expected no LSTM setting: algo.name is ppo"),
+    ("unknown env id", GOOD.replace("RecurrentRL/TMaze-v0", "RecurrentRL/TMase-v0"), [],
+     "env.id: unknown environment 'RecurrentRL/TMase-v0' (closest registered ids: RecurrentRL/TMaze-v0"),
+    ("missing import module", GOOD + "", ["--set", "env.import=no_such_module_xyz"],
+     "env.import: cannot import 'no_such_module_xyz'"),
+    ("bad env kwarg value", GOOD.replace("corridor_length: 3", "corridor_length: 0"), [],
+     "env.kwargs: RecurrentRL/TMaze-v0: corridor_length=0 is out of range: expected an integer in [1, 1000]"),
+    ("unknown env kwarg", GOOD.replace("corridor_length: 3", "corridor: 3"), [],
+     "env.kwargs: RecurrentRL/TMaze-v0:"),
+    ("--set without =", GOOD, ["--set", "algo.gamma"], "--set algo.gamma: expected KEY=VALUE"),
+    ("--set bad path", GOOD, ["--set", "algo.gama=0.9"], "--set algo.gama: algo.gama: unknown key (did you mean 'gamma'?)"),
+    ("--set bad value", GOOD, ["--set", "algo.gamma=[0.9"], "--set algo.gamma: cannot parse value '[0.9' as YAML"),
+    ("--set into a value", GOOD, ["--set", "algo.gamma.x=1"], "--set algo.gamma.x: algo.gamma: got {'x': 1}, expected a valid number"),
+    ("missing config", None, [], "bad.yaml: config file not found"),
+    ("base cycle", "base: bad.yaml\n", [], "base configs form a cycle"),
+    ("unknown option", GOOD, ["--lr", "3"], "unrecognized arguments: --lr 3"),
+]
+
+
+@pytest.mark.parametrize(("text", "extra", "fragment"), [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES])
+def test_bad_config(tmp_path: Path, text: str | None, extra: list[str], fragment: str) -> None:
+    if text is not None:
+        (tmp_path / "bad.yaml").write_text(text)
+    done = run_cli("train", "bad.yaml", *extra, cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, fragment)
+    assert not (tmp_path / "runs").exists(), "a run folder was created for bad input"
+
+
+def test_unwritable_runs_dir(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "afile").write_text("not a folder")
+    done = run_cli("train", "good.yaml", "--runs-dir", "afile", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "runs_dir 'afile': cannot create")
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_run_name_is_never_overwritten(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "good" / "mine"
+    run.mkdir(parents=True)
+    (run / "model.zip").write_bytes(b"precious")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    done = run_cli("train", "good.yaml", "--run-name", "mine", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "already exists (runs are never overwritten)")
+    assert (run / "model.zip").read_bytes() == b"precious"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("run")
+    (workdir / "good.yaml").write_text(GOOD)
+    done = run_cli("train", "good.yaml", "--run-name", "r", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    return workdir / "runs" / "good" / "r"
+
+
+def _copy_run(run_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def test_evaluate_missing_target(tmp_path: Path) -> None:
+    done = run_cli("evaluate", "nowhere", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "nowhere: no such run folder or model file")
+
+
+def test_evaluate_run_folder_without_model(run_dir: Path, tmp_path: Path) -> None:
+    copy = _copy_run(run_dir, tmp_path)
+    for model in [*copy.glob("*.zip"), *copy.glob("checkpoints/*.zip")]:
+        model.unlink()
+    done = run_cli("evaluate", copy, cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "no model in this run folder")
+
+
+def test_evaluate_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "model.zip").write_bytes(b"x")
+    done = run_cli("evaluate", tmp_path / "model.zip", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "no config.yaml in")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt", "not a zip", "no policy", "empty"])
+def test_evaluate_damaged_model(run_dir: Path, tmp_path: Path, damage: str) -> None:
+    copy = _copy_run(run_dir, tmp_path)
+    model = copy / "model.zip"
+    data = model.read_bytes()
+    if damage == "truncated":
+        model.write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt":
+        model.write_bytes(data[:200] + bytes(len(data) - 400) + data[-200:])
+    elif damage == "not a zip":
+        model.write_text("hello")
+    elif damage == "empty":
+        model.write_bytes(b"")
+    else:
+        with zipfile.ZipFile(model, "w") as archive:
+            archive.writestr("data", "{}")
+    before = files_under(copy)
+    done = run_cli("evaluate", model, "--episodes", "2", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "model.zip")
+    assert files_under(copy) == before
+
+
+def test_evaluate_model_that_does_not_fit_the_env(run_dir: Path, tmp_path: Path) -> None:
+    copy = _copy_run(run_dir, tmp_path)
+    config = copy / "config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["env"]["kwargs"]["n_cues"] = 3  # a larger observation than the model was trained on
+    config.write_text(yaml.safe_dump(data))
+    done = run_cli("evaluate", copy, "--episodes", "2", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "does not match the config's env and policy")
+
+
+def test_evaluate_bad_video_path(run_dir: Path, tmp_path: Path) -> None:
+    done = run_cli("evaluate", run_dir, "--video", tmp_path / "x.avi", cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, "expected a .gif or .mp4 file name")
+
+
+def _assert_bad_input(returncode: int, stderr: str, fragment: str) -> None:
+    assert returncode == 2, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("recurrent-rl: error: ")
+    assert fragment in lines[0], lines[0]

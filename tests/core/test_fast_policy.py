@@ -1,0 +1,286 @@
+"""The fast recurrent policy/buffer must reproduce sb3-contrib's RecurrentPPO exactly (to 1e-5)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from sb3_contrib import RecurrentPPO
+from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from sb3_contrib.common.recurrent.type_aliases import RNNStates
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from recurrent_rl import fast_policy
+from recurrent_rl.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
+from recurrent_rl.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
+from recurrent_rl.fast_ppo import FastRecurrentPPO
+
+TOL = 1e-5
+
+
+class NoVelocity(gym.ObservationWrapper):
+    """CartPole without velocities (indices 1 and 3 zeroed)."""
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        observation = observation.copy()
+        observation[[1, 3]] = 0.0
+        return observation
+
+
+class RandomEnv(gym.Env):
+    """Random observations; episodes end at random (p=0.15), so resets land inside rollouts."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+        self.observation_space = observation_space
+        self.action_space = action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        self.observation_space.seed(int(self.np_random.integers(2**31)))
+        return self.observation_space.sample(), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        terminated = bool(self.np_random.random() < 0.15)
+        return self.observation_space.sample(), float(self.np_random.normal()), terminated, False, {}
+
+
+IMAGE = spaces.Box(0, 255, (36, 36, 3), np.uint8)
+VECTOR = spaces.Box(-1.0, 1.0, (5,), np.float32)
+
+
+def cartpole_env(n_envs: int = 4) -> DummyVecEnv:
+    return DummyVecEnv([lambda: NoVelocity(gym.make("CartPole-v1")) for _ in range(n_envs)])
+
+
+def random_env(observation_space: spaces.Space, action_space: spaces.Space, n_envs: int = 2) -> DummyVecEnv:
+    return DummyVecEnv([lambda: RandomEnv(observation_space, action_space) for _ in range(n_envs)])
+
+
+SMALL = dict(lstm_hidden_size=16, net_arch=dict(pi=[16], vf=[16]))
+
+# name -> (policy, env factory, policy_kwargs, n_steps)
+CASES: dict[str, tuple[str, Any, dict[str, Any], int]] = {
+    "critic_lstm": ("MlpLstmPolicy", cartpole_env, dict(SMALL, enable_critic_lstm=True), 32),
+    "two_layers": ("MlpLstmPolicy", cartpole_env, dict(SMALL, n_lstm_layers=2), 32),
+    "shared_lstm": (
+        "MlpLstmPolicy",
+        cartpole_env,
+        dict(SMALL, shared_lstm=True, enable_critic_lstm=False),
+        32,
+    ),
+    "no_critic_lstm": ("MlpLstmPolicy", cartpole_env, dict(SMALL, enable_critic_lstm=False), 32),
+    "box_actions": (
+        "MlpLstmPolicy",
+        lambda: random_env(VECTOR, spaces.Box(-1.0, 1.0, (2,), np.float32), n_envs=3),
+        dict(SMALL, n_lstm_layers=2),
+        24,
+    ),
+    "cnn": (
+        "CnnLstmPolicy",
+        lambda: random_env(IMAGE, spaces.Discrete(3)),
+        dict(SMALL, features_extractor_kwargs=dict(features_dim=32)),
+        16,
+    ),
+    "multi_input": (
+        "MultiInputLstmPolicy",
+        lambda: random_env(spaces.Dict({"image": IMAGE, "vector": VECTOR}), spaces.MultiDiscrete([2, 3])),
+        SMALL,
+        16,
+    ),
+}
+
+
+def make_pair(case: str, seed: int = 0) -> tuple[RecurrentPPO, FastRecurrentPPO]:
+    """A plain and a fast model with the same (perturbed) weights; the plain one has a collected rollout."""
+    policy, env_fn, policy_kwargs, n_steps = CASES[case]
+    kwargs: dict[str, Any] = dict(n_steps=n_steps, batch_size=32, seed=seed, policy_kwargs=policy_kwargs)
+    plain = RecurrentPPO(policy, env_fn(), **kwargs)
+    fast = FastRecurrentPPO(policy, env_fn(), **kwargs)
+    _, callback = plain._setup_learn(n_steps * plain.n_envs)
+    plain.collect_rollouts(plain.env, callback, plain.rollout_buffer, n_rollout_steps=n_steps)  # type: ignore[arg-type]
+    # Move away from the collecting weights so that ratios differ from one and clipping is exercised.
+    with th.no_grad():
+        for parameter in plain.policy.parameters():
+            parameter.add_(0.05 * th.randn_like(parameter))
+    fast.policy.load_state_dict(plain.policy.state_dict())
+    return plain, fast
+
+
+def ppo_loss(policy: RecurrentActorCriticPolicy, data: Any, discrete: bool) -> tuple[th.Tensor, ...]:
+    """Values, log-probabilities, entropy and the loss exactly as ``RecurrentPPO.train`` computes them."""
+    actions = data.actions.long().flatten() if discrete else data.actions
+    mask = data.mask > 1e-8
+    values, log_prob, entropy = policy.evaluate_actions(
+        data.observations, actions, data.lstm_states, data.episode_starts
+    )
+    values = values.flatten()
+    advantages = (data.advantages - data.advantages[mask].mean()) / (data.advantages[mask].std() + 1e-8)
+    ratio = th.exp(log_prob - data.old_log_prob)
+    clipped = advantages * th.clamp(ratio, 0.8, 1.2)
+    policy_loss = -th.mean(th.min(advantages * ratio, clipped)[mask])
+    value_loss = th.mean(((data.returns - values) ** 2)[mask])
+    entropy_loss = -th.mean(entropy[mask])
+    loss = policy_loss + 0.01 * entropy_loss + 0.5 * value_loss
+    return values[mask], log_prob[mask], entropy[mask], loss
+
+
+@pytest.fixture
+def count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count calls of sb3-contrib's per-step ``_process_sequence`` made by the fast policy."""
+    calls = [0]
+    original = fast_policy.process_sequence_per_step
+
+    def counted(*args: Any) -> Any:
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
+    return calls
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_minibatches_match_sb3(case: str, count_fallbacks: list[int]) -> None:
+    plain, fast = make_pair(case)
+    discrete = isinstance(plain.action_space, spaces.Discrete)
+    buffer = plain.rollout_buffer
+    starts_inside = 0
+    for batch_size in (buffer.buffer_size * buffer.n_envs, 50, 32):
+        np.random.seed(batch_size)
+        for data in buffer.get(batch_size):
+            starts_inside += int(data.episode_starts.sum().item())
+            results = []
+            for model in (plain, fast):
+                model.policy.optimizer.zero_grad()
+                *outputs, loss = ppo_loss(model.policy, data, discrete)
+                loss.backward()
+                grads = {name: p.grad for name, p in model.policy.named_parameters() if p.grad is not None}
+                results.append((outputs, loss, grads))
+            (plain_out, plain_loss, plain_grads), (fast_out, fast_loss, fast_grads) = results
+            for expected, actual in zip(plain_out, fast_out, strict=True):
+                th.testing.assert_close(actual, expected, atol=TOL, rtol=TOL)
+            th.testing.assert_close(fast_loss, plain_loss, atol=TOL, rtol=TOL)
+            assert fast_grads.keys() == plain_grads.keys() and plain_grads
+            for name, grad in plain_grads.items():
+                th.testing.assert_close(fast_grads[name], grad, atol=TOL, rtol=TOL, msg=name)
+    assert starts_inside > 0, "the rollout should contain episode starts"
+    assert count_fallbacks[0] == 0, "real minibatches must not need the per-step fallback"
+
+
+@pytest.mark.parametrize("case", ["critic_lstm", "multi_input"])
+def test_buffer_minibatches_equal_sb3(case: str) -> None:
+    plain, fast = make_pair(case)
+    source = plain.rollout_buffer
+    dict_obs = isinstance(source, RecurrentDictRolloutBuffer)
+    fast_cls = FastRecurrentDictRolloutBuffer if dict_obs else FastRecurrentRolloutBuffer
+    assert isinstance(fast.rollout_buffer, fast_cls)
+    for batch_size in (None, 64, 50, 7):
+        reference, ours = clone_as(source, type(source)), clone_as(source, fast_cls)
+        np.random.seed(3)
+        expected = list(reference.get(batch_size))
+        np.random.seed(3)
+        actual = list(ours.get(batch_size))
+        assert len(actual) == len(expected) > 0
+        for sample_ours, sample_ref in zip(actual, expected, strict=True):
+            for name in sample_ref._fields:
+                _assert_equal(getattr(sample_ours, name), getattr(sample_ref, name), name)
+
+
+def clone_as(buffer: Any, cls: type) -> Any:
+    """A deep copy of ``buffer`` (filled, not yet sampled) as an instance of ``cls``."""
+    clone = cls.__new__(cls)
+    clone.__dict__.update(copy.deepcopy(buffer.__dict__))
+    return clone
+
+
+def _assert_equal(actual: Any, expected: Any, name: str) -> None:
+    if isinstance(expected, th.Tensor):
+        assert actual.dtype == expected.dtype and actual.shape == expected.shape, name
+        assert th.equal(actual, expected), name
+    elif isinstance(expected, dict):
+        assert actual.keys() == expected.keys(), name
+        for key in expected:
+            _assert_equal(actual[key], expected[key], f"{name}[{key}]")
+    else:  # tuples of states
+        assert len(actual) == len(expected), name
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _assert_equal(a, e, f"{name}[{i}]")
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_fallback_for_reset_mid_sequence(n_layers: int, count_fallbacks: list[int]) -> None:
+    th.manual_seed(0)
+    lstm = th.nn.LSTM(6, 8, num_layers=n_layers)
+    n_seq, length = 3, 5
+    episode_starts = th.zeros(n_seq, length)
+    episode_starts[0, 0] = 1.0
+    episode_starts[1, 2] = 1.0  # reset in the middle of sequence 1
+    states = (th.randn(n_layers, n_seq, 8), th.randn(n_layers, n_seq, 8))
+    features = th.randn(n_seq * length, 6, requires_grad=True)
+    outputs = []
+    for process in (RecurrentActorCriticPolicy._process_sequence, FastMlpLstmPolicy._process_sequence):
+        lstm.zero_grad()
+        features.grad = None
+        output, (hidden, cell) = process(features, states, episode_starts.flatten(), lstm)
+        (output.square().sum() + hidden.sum() + cell.sum()).backward()
+        grads = [features.grad.clone()] + [p.grad.clone() for p in lstm.parameters()]
+        outputs.append([output, hidden, cell, *grads])
+    assert count_fallbacks[0] == 1
+    for expected, actual in zip(*outputs, strict=True):
+        th.testing.assert_close(actual, expected, atol=TOL, rtol=TOL)
+
+
+@pytest.mark.parametrize("case", ["critic_lstm", "two_layers", "shared_lstm", "no_critic_lstm"])
+def test_collection_step_matches_sb3(case: str) -> None:
+    """One step per env with resets for some envs: the single-step path equals sb3-contrib's."""
+    plain, fast = make_pair(case)
+    n_envs = plain.n_envs
+    observations = th.randn(n_envs, *plain.observation_space.shape)
+    episode_starts = th.tensor([1.0, 0.0, 1.0, 0.0])[:n_envs]
+    lstm = plain.policy.lstm_actor
+    shape = (lstm.num_layers, n_envs, lstm.hidden_size)
+    states = RNNStates((th.randn(shape), th.randn(shape)), (th.randn(shape), th.randn(shape)))
+    with th.no_grad():
+        expected = plain.policy(observations, states, episode_starts, deterministic=True)
+        actual = fast.policy(observations, states, episode_starts, deterministic=True)
+        values = [m.policy.predict_values(observations, states.vf, episode_starts) for m in (plain, fast)]
+    th.testing.assert_close(actual[:3], expected[:3], atol=TOL, rtol=TOL)
+    th.testing.assert_close(actual[3], expected[3], atol=TOL, rtol=TOL)
+    th.testing.assert_close(values[1], values[0], atol=TOL, rtol=TOL)
+
+
+def test_saved_model_loads_with_plain_recurrent_ppo(tmp_path: Any) -> None:
+    kwargs: dict[str, Any] = dict(n_steps=16, batch_size=32, n_epochs=2, seed=1, policy_kwargs=SMALL)
+    model = FastRecurrentPPO("MlpLstmPolicy", cartpole_env(2), **kwargs)
+    assert isinstance(model.policy, FastMlpLstmPolicy)
+    model.learn(64)
+    model.save(tmp_path / "model.zip")
+
+    loaded = RecurrentPPO.load(tmp_path / "model.zip", env=cartpole_env(2))
+    assert isinstance(loaded.rollout_buffer, RecurrentRolloutBuffer)
+    observations = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    starts = np.array([True, False])
+    expected, _ = model.predict(observations, episode_start=starts, deterministic=True)
+    actual, _ = loaded.predict(observations, episode_start=starts, deterministic=True)
+    np.testing.assert_array_equal(actual, expected)
+    for name, parameter in model.policy.state_dict().items():
+        th.testing.assert_close(loaded.policy.state_dict()[name], parameter)
+    loaded.learn(64, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 128
+
+    again = FastRecurrentPPO.load(tmp_path / "model.zip", env=cartpole_env(2))
+    assert isinstance(again.policy, FastMlpLstmPolicy)
+    again.learn(64, reset_num_timesteps=False)
+
+
+def test_policy_aliases() -> None:
+    assert FastRecurrentPPO.policy_aliases == {
+        "MlpLstmPolicy": FastMlpLstmPolicy,
+        "CnnLstmPolicy": FastCnnLstmPolicy,
+        "MultiInputLstmPolicy": FastMultiInputLstmPolicy,
+    }
