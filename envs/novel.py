@@ -1,4 +1,4 @@
-"""CartPole and Pendulum with the velocities hidden, exactly as rl-baselines3-zoo's ``*NoVel`` environments."""
+"""CartPole and Pendulum with the velocities hidden, exactly as rl-baselines3-zoo's ``*NoVel`` envs."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ RENDER_MODES = ["ansi", "rgb_array"]
 
 
 def _hide(
-    env: gym.Env[Any, Any], observation: ObsType, visible: npt.NDArray[np.intp], hidden: npt.NDArray[np.intp],
+    env: gym.Env[Any, Any],
+    observation: ObsType,
+    visible: npt.NDArray[np.intp],
+    hidden: npt.NDArray[np.intp],
     noise_std: float,
 ) -> ObsType:
     """Zero ``hidden`` entries; add N(0, noise_std^2) noise (from ``env.np_random``) to ``visible`` ones."""
@@ -128,12 +131,15 @@ class CartPoleNoVelEnv(CartPoleEnv):
         super().__init__(sutton_barto_reward=bool(sutton_barto_reward), render_mode=render_mode)
         self._hidden = np.array(self.VELOCITY_INDICES, dtype=np.intp)
         self._visible = np.setdiff1d(np.arange(4), self._hidden).astype(np.intp)
+        assert isinstance(self.observation_space, gym.spaces.Box)
         self.observation_space = masked_box(self.observation_space, self._hidden)
         self._elapsed = 0
         self._succeeded = False
         self._last_action: int | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsType, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[ObsType, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
         self._elapsed = 0
         self._succeeded = False
@@ -148,9 +154,15 @@ class CartPoleNoVelEnv(CartPoleEnv):
             self._succeeded = True
         if terminated or self._succeeded:
             info["is_success"] = self._succeeded
-        return _hide(self, obs, self._visible, self._hidden, self.noise_std), reward, terminated, truncated, info
+        return (
+            _hide(self, obs, self._visible, self._hidden, self.noise_std),
+            reward,
+            terminated,
+            truncated,
+            info,
+        )
 
-    def render(self) -> Any:  # type: ignore[override]
+    def render(self) -> Any:
         if self.render_mode is None:
             gym.logger.warn(
                 "You are calling render method without specifying any render mode. "
@@ -257,18 +269,27 @@ class PendulumNoVelEnv(PendulumEnv):
         super().__init__(render_mode=render_mode, g=check_float("g", g, 0.0, 100.0))
         self._hidden = np.array(self.VELOCITY_INDICES, dtype=np.intp)
         self._visible = np.array([0, 1], dtype=np.intp)
+        assert isinstance(self.observation_space, gym.spaces.Box)
         self.observation_space = masked_box(self.observation_space, self._hidden)
         self.last_u: float | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsType, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[ObsType, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
         return _hide(self, obs, self._visible, self._hidden, self.noise_std), info
 
     def step(self, action: np.ndarray) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)
-        return _hide(self, obs, self._visible, self._hidden, self.noise_std), reward, terminated, truncated, info
+        return (
+            _hide(self, obs, self._visible, self._hidden, self.noise_std),
+            reward,
+            terminated,
+            truncated,
+            info,
+        )
 
-    def render(self) -> Any:  # type: ignore[override]
+    def render(self) -> Any:
         if self.render_mode is None:
             gym.logger.warn(
                 "You are calling render method without specifying any render mode. "
@@ -292,6 +313,7 @@ class PendulumNoVelEnv(PendulumEnv):
         _render.draw_line(image, (centre, centre), tip, 8, (204, 77, 77))
         _render.fill_disc(image, centre, centre, 3, _render.BLACK)
         bar = torque / self.max_torque * (size / 2 - 5)
-        _render.fill_rect(image, size - 6, size - 2, min(centre, centre + bar), max(centre, centre + bar) + 1,
-                          (60, 60, 200))
+        _render.fill_rect(
+            image, size - 6, size - 2, min(centre, centre + bar), max(centre, centre + bar) + 1, (60, 60, 200)
+        )
         return image

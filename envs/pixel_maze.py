@@ -1,4 +1,4 @@
-"""A pixel memory maze: see a coloured key at the start, walk down a corridor, open the door of that colour."""
+"""Pixel memory maze: see a coloured key at the start, walk up a corridor, open the door of that colour."""
 
 from __future__ import annotations
 
@@ -77,9 +77,9 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         ##r##     key (here red), an impassable pedestal
 
     **What is hidden:** the key colour, visible only within ``view_size // 2`` cells of the start.
-    **Memory horizon:** the last observation showing the key is followed by at least
-    ``corridor_length + 3 - view_size // 2`` steps before a door can be entered (``corridor_length + 1``
-    with the default 5x5 view; one more with an even number of doors). Set by ``corridor_length``.
+    **Memory horizon:** after the last observation showing the key, at least
+    ``corridor_length + 3 - view_size // 2`` steps (one more with an even number of doors) are needed to
+    enter a door: 6 with the defaults (corridor 4, 5x5 view, 2 doors). Set by ``corridor_length``.
 
     ## Action Space
 
@@ -125,14 +125,15 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
 
     ## Arguments
 
-    | Parameter         | Type         | Default | Description                                                  |
-    |-------------------|--------------|---------|--------------------------------------------------------------|
-    | `corridor_length` | int          | 4       | corridor cells between start and hall, >= view_size // 2     |
-    | `n_colors`        | int          | 2       | number of key colours and doors, in [2, 6]                   |
-    | `view_size`       | int          | 5       | side of the observed window in cells: 3, 5, 7 or 9           |
-    | `cell_pixels`     | int          | 8       | pixels per cell in the observation, in [1, 32]               |
-    | `max_steps`       | int or None  | None    | time limit (None: ``3 * (corridor_length + n_colors + 1)``)  |
-    | `render_mode`     | str or None  | None    | ``"ansi"`` (text map) or ``"rgb_array"`` (top-down, 16 px/cell) |
+    | Parameter         | Type        | Default | Description                                                |
+    |-------------------|-------------|---------|------------------------------------------------------------|
+    | `corridor_length` | int         | 4       | cells between start and hall, in [view_size // 2, 200]     |
+    | `n_colors`        | int         | 2       | number of key colours and doors, in [2, 6]                 |
+    | `view_size`       | int         | 5       | side of the observed window in cells: 3, 5, 7 or 9         |
+    | `cell_pixels`     | int         | 8       | pixels per cell in the observation, in [1, 32]             |
+    | `max_steps`       | int or None | None    | time limit, >= the shortest path to the farthest door      |
+    |                   |             |         | (None: ``3 * (corridor_length + n_colors + 1)``)           |
+    | `render_mode`     | str or None | None    | ``"ansi"`` (text map), ``"rgb_array"`` (top-down, 16 px)   |
 
     The properties ``key_color``, ``door_colors`` and ``agent_position`` expose the hidden state for
     debugging and tests; they are not part of the observation.
@@ -158,15 +159,20 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         try:
             self.corridor_length = check_int("corridor_length", corridor_length, min_length, 200)
         except ValueError as e:
-            raise ValueError(f"{e} (the key must be out of view in the hall with view_size={view_size})") from e
+            raise ValueError(
+                f"{e} (the key must be out of view in the hall with view_size={view_size})"
+            ) from e
         self.cell_pixels = check_int("cell_pixels", cell_pixels, 1, 32)
         self.shortest_path = self.corridor_length + self.n_colors + 1  # start -> farthest door
         self.max_steps = (
-            3 * self.shortest_path if max_steps is None else check_int("max_steps", max_steps, self.shortest_path)
+            3 * self.shortest_path
+            if max_steps is None
+            else check_int("max_steps", max_steps, self.shortest_path)
         )
 
         side = self.view_size * self.cell_pixels
-        self.observation_space = spaces.Box(0, 255, (side, side, 3), dtype=np.uint8)
+        self._obs_shape = (side, side, 3)
+        self.observation_space = spaces.Box(0, 255, self._obs_shape, dtype=np.uint8)
         self.action_space = spaces.Discrete(4)
 
         # Layout (unpadded): row 0 doors, row 1 hall, corridor, start, key pedestal; see the docstring.
@@ -206,7 +212,9 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         """(row, col) of the agent in the maze; row 0 is the door row."""
         return self._pos
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsType, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[ObsType, dict[str, Any]]:
         super().reset(seed=seed)
         self._key = int(self.np_random.integers(self.n_colors))
         self._doors = tuple(int(c) for c in self.np_random.permutation(self.n_colors))
@@ -243,9 +251,9 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         codes = self._grid[row : row + size, col : col + size].copy()  # padded coords: centred on the agent
         codes[self.radius, self.radius] = AGENT
         image = self._obs_tiles[codes]  # (V, V, P, P, 3)
-        return image.transpose(0, 2, 1, 3, 4).reshape(self.observation_space.shape)  # type: ignore[no-any-return]
+        return image.transpose(0, 2, 1, 3, 4).reshape(self._obs_shape)
 
-    def render(self) -> str | ObsType | None:  # type: ignore[override]
+    def render(self) -> str | ObsType | None:
         if self.render_mode is None:
             gym.logger.warn(
                 "You are calling render method without specifying any render mode. "
@@ -265,7 +273,9 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         if self._render_tiles is None:
             self._render_tiles = _tiles(self.RENDER_CELL_PIXELS)
         px = self.RENDER_CELL_PIXELS
-        image = self._render_tiles[codes].transpose(0, 2, 1, 3, 4).reshape(self.height * px, self.width * px, 3)
+        image = (
+            self._render_tiles[codes].transpose(0, 2, 1, 3, 4).reshape(self.height * px, self.width * px, 3)
+        )
         # Outline the agent's field of view.
         top, left = (self._pos[0] - pad) * px, (self._pos[1] - pad) * px
         bottom, right = top + self.view_size * px - 1, left + self.view_size * px - 1

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium import Env, spaces
 
-from envs._validation import check_choice, check_int
+from envs._validation import check_choice, check_float, check_int
 
 FORWARD, UP, DOWN = 0, 1, 2
 
@@ -105,6 +105,7 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
         corridor_length: int = 10,
         n_cues: int = 1,
         max_steps: int | None = None,
+        bump_penalty: float = 0.1,
         render_mode: str | None = None,
     ) -> None:
         self.corridor_length = check_int("corridor_length", corridor_length, 1, 1000)
@@ -112,6 +113,7 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
         if max_steps is None:
             max_steps = 2 * self.corridor_length + 10
         self.max_steps = check_int("max_steps", max_steps, self.corridor_length + 1)
+        self.bump_penalty = check_float("bump_penalty", bump_penalty, 0.0, 1.0)
         self.render_mode = check_choice("render_mode", render_mode, [None, *self.metadata["render_modes"]])
 
         self._flag = self.n_cues  # index of the start flag; corridor and junction follow
@@ -183,7 +185,11 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
         if self._pos < self.corridor_length:
             if a == FORWARD:
                 self._pos += 1
-        elif a != FORWARD:
+            else:
+                reward = -self.bump_penalty
+        elif a == FORWARD:
+            reward = -self.bump_penalty
+        else:
             terminated = True
             self._turn = a
             success = a == self.target

@@ -69,7 +69,7 @@ def _flat_indices(name: str, value: Any, size: int) -> npt.NDArray[np.intp]:
 
 
 def masked_box(space: spaces.Box, flat_indices: Sequence[int] | npt.NDArray[np.intp]) -> spaces.Box:
-    """The Box ``space`` with the entries at ``flat_indices`` (always 0.0 once masked) given bounds containing 0.
+    """The Box ``space`` with the (masked, always 0.0) entries at ``flat_indices`` given bounds containing 0.
 
     A masked entry keeps its original bounds widened to include 0; an infinite bound becomes +-1, since
     the entry is constant and Gymnasium's checker warns about infinite bounds (a degenerate ``[0, 0]``
@@ -83,7 +83,7 @@ def masked_box(space: spaces.Box, flat_indices: Sequence[int] | npt.NDArray[np.i
     if np.issubdtype(low.dtype, np.floating):
         low[idx] = np.where(np.isneginf(low[idx]), -1, low[idx])
         high[idx] = np.where(np.isposinf(high[idx]), 1, high[idx])
-    return spaces.Box(low.reshape(space.shape), high.reshape(space.shape), dtype=space.dtype)  # type: ignore[arg-type]
+    return spaces.Box(low.reshape(space.shape), high.reshape(space.shape), dtype=space.dtype)
 
 
 class _SeededWrapper(gym.Wrapper[Array, Any, Array, Any]):
@@ -152,14 +152,17 @@ class Flicker(_SeededWrapper, gym.utils.RecordConstructorArgs):
         _SeededWrapper.__init__(self, env)
         box = _require_box(env.observation_space, "flicker")
         self.p = check_float("p", p, 0.0, 1.0)
+        self._shape, self._dtype = box.shape, box.dtype
         self.observation_space = spaces.Box(
-            np.minimum(box.low, 0), np.maximum(box.high, 0), dtype=box.dtype  # type: ignore[arg-type]
+            np.minimum(box.low, 0),
+            np.maximum(box.high, 0),
+            dtype=box.dtype,
         )
 
     def _flicker(self, observation: Array) -> Array:
         if self.rng.random() < self.p:
-            return np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
-        return np.asarray(observation, dtype=self.observation_space.dtype)
+            return np.zeros(self._shape, dtype=self._dtype)
+        return np.asarray(observation, dtype=self._dtype)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Array, Any]:
         self._reseed(seed)
@@ -254,15 +257,15 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
             a_low, a_high = action_space.low.reshape(-1), action_space.high.reshape(-1)
         else:
             raise ValueError(
-                f"previous_action_reward supports Discrete, MultiDiscrete, MultiBinary and Box action spaces, "
-                f"got {action_space}"
+                "previous_action_reward supports Discrete, MultiDiscrete, MultiBinary and Box action "
+                f"spaces, got {action_space}"
             )
         dtype = np.float64 if box.dtype == np.float64 else np.float32
         self._obs_size = int(box.shape[0])
         self.observation_space = spaces.Box(
             np.concatenate([box.low, a_low, [-r_high]]).astype(dtype),
             np.concatenate([box.high, a_high, [r_high]]).astype(dtype),
-            dtype=dtype,  # type: ignore[arg-type]
+            dtype=dtype,
         )
 
     def _encode_action(self, action: Any) -> Array:
@@ -274,8 +277,11 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
             offsets = np.concatenate([[0], np.cumsum(space.nvec.reshape(-1))[:-1]])
             out[offsets + np.asarray(action).reshape(-1) - space.start.reshape(-1)] = 1.0
         elif isinstance(space, spaces.Box):
-            out[:] = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), space.low.reshape(-1),
-                             space.high.reshape(-1))
+            out[:] = np.clip(
+                np.asarray(action, dtype=np.float64).reshape(-1),
+                space.low.reshape(-1),
+                space.high.reshape(-1),
+            )
         else:
             out[:] = np.asarray(action, dtype=np.float64).reshape(-1)
         return out
@@ -286,7 +292,9 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
         out = np.empty(box.shape, dtype=box.dtype)
         out[: self._obs_size] = observation
         out[self._obs_size : -1] = action
-        out[-1] = reward if self.reward_bound is None else np.clip(reward, -self.reward_bound, self.reward_bound)
+        out[-1] = (
+            reward if self.reward_bound is None else np.clip(reward, -self.reward_bound, self.reward_bound)
+        )
         return out
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Array, Any]:
@@ -309,13 +317,15 @@ WRAPPERS: dict[str, type[gym.Wrapper[Any, Any, Any, Any]]] = {
 
 def _arguments(cls: type) -> tuple[list[str], list[str]]:
     """(all argument names, required argument names) of a wrapper's constructor, without ``env``."""
-    params = list(inspect.signature(cls.__init__).parameters.values())[2:]  # drop self, env
+    params = list(inspect.signature(cls).parameters.values())[1:]  # drop env
     names = [p.name for p in params]
     required = [p.name for p in params if p.default is inspect.Parameter.empty]
     return names, required
 
 
-def apply_wrappers(env: gym.Env[Any, Any], specs: Sequence[tuple[str, Mapping[str, Any] | None]]) -> gym.Env[Any, Any]:
+def apply_wrappers(
+    env: gym.Env[Any, Any], specs: Sequence[tuple[str, Mapping[str, Any] | None]]
+) -> gym.Env[Any, Any]:
     """Wrap ``env`` with the wrappers named in ``specs`` (innermost first) and return the result.
 
     Each spec is ``(name, kwargs)`` with ``name`` a key of :data:`WRAPPERS`. Raises ValueError naming an

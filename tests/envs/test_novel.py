@@ -61,7 +61,9 @@ def test_rewards_and_dynamics_unchanged(env_id: str, base_id: str, hidden: list[
 
 
 @pytest.mark.parametrize(("env_id", "base_id", "hidden"), ZOO_CASES)
-def test_noise_is_reproducible_and_only_on_visible_entries(env_id: str, base_id: str, hidden: list[int]) -> None:
+def test_noise_is_reproducible_and_only_on_visible_entries(
+    env_id: str, base_id: str, hidden: list[int]
+) -> None:
     noisy, clean = gym.make(env_id, noise_std=0.05), gym.make(env_id)
     noisy.action_space.seed(0)
     actions = [noisy.action_space.sample() for _ in range(30)]

@@ -119,7 +119,9 @@ def test_memoryless_policy_gets_one_over_n(n_colors: int) -> None:
     env = gym.make(ENV_ID, n_colors=n_colors)
     episodes = 300
     for colour in range(n_colors):
-        results = [run_episode(env, seed, fixed_colour_policy(colour, env.unwrapped)) for seed in range(episodes)]
+        results = [
+            run_episode(env, seed, fixed_colour_policy(colour, env.unwrapped)) for seed in range(episodes)
+        ]
         success = np.mean([info["is_success"] for _, info, _ in results])
         mean_return = np.mean([ret for ret, _, _ in results])
         assert abs(success - 1 / n_colors) < 0.09
@@ -127,7 +129,8 @@ def test_memoryless_policy_gets_one_over_n(n_colors: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{}, {"n_colors": 3}, {"view_size": 3, "corridor_length": 1}, {"view_size": 7, "corridor_length": 3}]
+    "kwargs",
+    [{}, {"n_colors": 3}, {"view_size": 3, "corridor_length": 1}, {"view_size": 7, "corridor_length": 3}],
 )
 def test_key_is_invisible_wherever_a_door_can_be_chosen(kwargs: dict) -> None:
     """Same doors, different keys: identical observations from the first key-blind corridor cell on.
@@ -142,7 +145,8 @@ def test_key_is_invisible_wherever_a_door_can_be_chosen(kwargs: dict) -> None:
         by_layout.setdefault((maze.door_colors, maze.key_color), seed)
     up = [NORTH] * (maze.corridor_length + 1)  # start -> hall centre
     half = maze.n_colors - 1
-    actions = up + [WEST] * half + [EAST] * (2 * half) + [SOUTH, NORTH]  # sweep the whole hall, back up
+    # sweep the whole hall, back to its centre, down into the corridor and up again
+    actions = up + [WEST] * half + [EAST] * (2 * half) + [WEST] * half + [SOUTH, NORTH]
     compared = 0
     for doors in {d for d, _ in by_layout}:
         seeds = [by_layout[(doors, k)] for k in range(maze.n_colors) if (doors, k) in by_layout]
