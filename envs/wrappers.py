@@ -2,9 +2,10 @@
 
 A config lists them in order (innermost first)::
 
-    wrappers:
-      - [mask_observation, {indices: [1, 3]}]
-      - [flicker, {p: 0.5}]
+    env:
+      wrappers:
+        - mask_observation: {indices: [1, 3]}
+        - flicker: {p: 0.5}
 
 and the training core calls :func:`apply_wrappers` with that list. The registry :data:`WRAPPERS` maps the
 snake_case names to the classes:

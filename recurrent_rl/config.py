@@ -76,13 +76,15 @@ class EnvConfig(_Section):
     @field_validator("wrappers", mode="before")
     @classmethod
     def _wrapper_items(cls, value: Any) -> Any:
-        """Accept ``- flicker: {p: 0.2}`` and ``- previous_action_reward`` list items."""
+        """Accept ``- flicker: {p: 0.2}``, ``- [flicker, {p: 0.2}]`` and ``- previous_action_reward`` items."""
         if not isinstance(value, list):
             return value
         items = []
         for item in value:
             if isinstance(item, str):
                 items.append({"name": item})
+            elif isinstance(item, list) and len(item) in (1, 2) and isinstance(item[0], str):
+                items.append({"name": item[0], "kwargs": item[1] if len(item) == 2 and item[1] is not None else {}})
             elif isinstance(item, dict) and len(item) == 1 and "name" not in item:
                 ((name, kwargs),) = item.items()
                 items.append({"name": name, "kwargs": {} if kwargs is None else kwargs})
@@ -218,11 +220,9 @@ class Config(_Section):
         if recurrent and policy.type not in RECURRENT_POLICIES:
             raise ConstraintError("policy.type", policy.type, f"one of {', '.join(RECURRENT_POLICIES)} for recurrent_ppo")
         if not recurrent:
+            # LSTM keys are ignored here, so a memoryless baseline can inherit (base:) its recurrent config.
             if policy.type not in MEMORYLESS_POLICIES:
                 raise ConstraintError("policy.type", policy.type, f"one of {', '.join(MEMORYLESS_POLICIES)} for ppo")
-            lstm_keys = {"lstm_hidden_size", "n_lstm_layers", "enable_critic_lstm", "shared_lstm"}
-            for key in sorted(lstm_keys & policy.model_fields_set):
-                raise ConstraintError(f"policy.{key}", getattr(policy, key), "no LSTM setting: algo.name is ppo")
         if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
             raise ConstraintError(
                 "policy.shared_lstm", True, "shared_lstm: true needs enable_critic_lstm: false (choose one critic LSTM)"
