@@ -1,4 +1,4 @@
-"""Argument checks shared by the environments: one ValueError naming the argument, its value and the valid range."""
+"""Argument checks shared by the environments: a ValueError naming the argument, its value and the range."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
 
 
 def check_float(
-    name: str, value: Any, low: float, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+    name: str,
+    value: Any,
+    low: float,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
     """Return ``value`` as float if it lies in the interval, else raise ValueError naming it."""
     left = "(" if low_open else "["

@@ -16,8 +16,9 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
     """
     ## Description
 
-    The T-maze of Bakker, "Reinforcement Learning with Long Short-Term Memory" (NeurIPS 2002); bsuite's
-    ``memory_chain`` is the same task, and ``n_cues`` is its ``memory_size`` axis. At reset ``n_cues``
+    The T-maze of Bakker, "Reinforcement Learning with Long Short-Term Memory" (NeurIPS 2002). bsuite's
+    ``memory_chain`` is the same task without the walking; ``corridor_length`` is its ``memory_length``
+    axis and ``n_cues`` its ``memory_size`` (number of bits) axis. At reset ``n_cues``
     random bits are drawn and shown on the first step only. The agent then walks a corridor of
     ``corridor_length`` cells to a junction, where a query names one of the bits (always bit 0 when
     ``n_cues == 1``); the agent must turn up if that bit is 1 and down if it is 0.
@@ -53,16 +54,25 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
     | n_cues + 3 .. 2 n_cues + 2   | one-hot query (``n_cues > 1`` only), at junction | {0, 1}      |
 
     The cue entries are 0 after the first step (also if the agent bumps and stays at the start cell).
+    After the final turn the junction view is returned again.
 
     ## Rewards
 
-    +1 for the correct turn, -1 for the wrong turn, 0 for every other step (no step penalty: the time
-    limit already makes dawdling pointless, and an unpenalised corridor keeps the return easy to read).
+    +1 for the correct turn, -1 for the wrong turn, ``-bump_penalty`` (default 0.1) for each bump into a
+    wall (an action that does not move the agent), 0 otherwise. There is no per-step penalty, so the
+    returns below do not depend on ``corridor_length``. The bump penalty is what makes the task quick to
+    learn: without it, a policy that cannot yet remember has no reason to walk to the junction (turning
+    there is worth 0 on average, the same as wandering until truncation). With the hyperparameters of
+    ``configs/tmaze.yaml`` (RecurrentPPO, 8 envs) three seeds reached 100% evaluation success after
+    40k-50k steps (``recurrent-rl train configs/tmaze.yaml``: 37 s on 2 CPU cores); with
+    ``bump_penalty=0`` one of two seeds needed 130k steps and the other had not left 0% by 150k.
+    Neither the optimal nor the best memoryless policy ever bumps, so the penalty does not change the
+    figures below.
 
     - **Optimal expected return: 1.0** (success rate 100%): walk forward, turn as the remembered bit says.
     - **Best memoryless policy: expected return 0.0, success rate 50%**, for every ``n_cues``. A policy that
       sees only the current observation has the same input at the junction whatever the cue, so any turn
-      it takes is right with probability 1/2 (+1 and -1 average to 0); never turning earns 0 too.
+      it takes is right with probability 1/2 (+1 and -1 average to 0), and bumping only costs.
 
     ## Starting State
 
@@ -95,6 +105,7 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
     | `corridor_length` | int         | `10`           | cells from start to junction (memory), 1-1000 |
     | `n_cues`          | int         | `1`            | cue bits shown at the start, 1-64             |
     | `max_steps`       | int or None | `2 * L + 10`   | truncation limit, >= corridor_length + 1      |
+    | `bump_penalty`    | float       | `0.1`          | cost of a move into a wall, 0-1               |
     | `render_mode`     | str or None | `None`         | `"ansi"` (text) or `"rgb_array"` (uint8)      |
     """
 
