@@ -1,4 +1,4 @@
-"""The ``recurrent-rl`` command: train, evaluate, envs, tensorboard.
+"""The ``recurrent-rl`` command: train, evaluate, inspect, export, envs, tensorboard.
 
 Exit status: 0 ok, 2 bad input (usage, config, files), 1 internal error, 130 interrupted.
 """
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="recurrent-rl", description="Train and evaluate recurrent PPO agents from YAML configs.")
+    parser = _Parser(prog="recurrent-rl", description="Train and evaluate recurrent PPO agents from YAML.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an agent from a YAML config")
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="shorthand for --set train.seed=N")
     train.add_argument("--runs-dir", help="shorthand for --set logging.runs_dir=DIR")
     train.add_argument("--run-name", help="name of the run folder (default: date-time-random)")
-    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its checkpoint")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a saved run or model")
     evaluate.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--render", choices=["ansi"], help="print each step's ansi rendering")
     evaluate.add_argument("--video", type=Path, metavar="PATH", help="write the episodes to a .gif or .mp4")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    inspect = commands.add_parser("inspect", help="describe a saved model without running or unpickling it")
+    inspect.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    export = commands.add_parser("export", help="export the policy as TorchScript (runs with torch alone)")
+    export.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
+    export.add_argument("--out", type=Path, required=True, metavar="PATH",
+                        help="the TorchScript file, e.g. policy.pt; a .json sidecar is written next to it")
+    export.add_argument("--force", action="store_true", help="overwrite existing output files")
 
     commands.add_parser("envs", help="list the registered environments")
 
@@ -78,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # an internal error: one line here, the traceback in a file
         with tempfile.NamedTemporaryFile("w", prefix="recurrent-rl-", suffix=".log", delete=False) as log:
             traceback.print_exc(file=log)
-        print(f"recurrent-rl: internal error: {sys.exc_info()[1]!r} (traceback in {log.name})", file=sys.stderr)
+        problem = sys.exc_info()[1]
+        print(f"recurrent-rl: internal error: {problem!r} (traceback in {log.name})", file=sys.stderr)
         if os.environ.get("RECURRENT_RL_DEBUG"):
             traceback.print_exc()
         return EXIT_INTERNAL
@@ -89,6 +100,10 @@ def _dispatch(args: argparse.Namespace, arguments: list[str]) -> int:
         return _train(args, arguments)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "inspect":
+        return _inspect(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "envs":
         return _envs()
     return _tensorboard(args)
@@ -99,8 +114,12 @@ def _train(args: argparse.Namespace, arguments: list[str]) -> int:
 
     command = shlex.join(["recurrent-rl", *arguments])
     if args.resume is not None:
-        if args.config is not None or args.overrides or args.seed is not None or args.runs_dir or args.run_name:
+        extra = args.config is not None or args.overrides or args.seed is not None
+        if extra or args.runs_dir or args.run_name:
             raise UserError("train --resume RUN_DIR takes no CONFIG, --set, --seed, --runs-dir or --run-name")
+        from recurrent_rl.run_folder import resumable_checkpoint
+
+        _check_saved(args.resume, resumable_checkpoint(args.resume), resume=True)  # before the heavy imports
         from recurrent_rl.train import resume
 
         outcome = resume(args.resume, command)
@@ -128,12 +147,49 @@ def _train(args: argparse.Namespace, arguments: list[str]) -> int:
     return EXIT_OK
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from recurrent_rl.playback import evaluate_saved
+def _preflight(target: Path, need_config: bool = True) -> None:
+    """What can be checked before importing torch: the model file, the run's config, the statistics."""
+    from recurrent_rl import run_folder
 
+    run_dir, model = run_folder.find_model(target)
+    if need_config and not (run_dir / run_folder.CONFIG).is_file():
+        raise UserError(f"{model}: no {run_folder.CONFIG} in {run_dir}; this needs the model's run folder")
+    _check_saved(run_dir, model, need_statistics=need_config)
+
+
+def _check_saved(run_dir: Path, model: Path, need_statistics: bool = True, resume: bool = False) -> None:
+    """``model`` is intact and its tensors load safely; the run's config loads; its statistics read.
+
+    Only torch is imported (for ``weights_only`` loading): a bad file is refused before SB3 and the env.
+    """
+    from recurrent_rl import model_file, run_folder
+
+    model_file.check_model_zip(model)
+    for entry in ("policy.pth", "policy.optimizer.pth") if resume else ("policy.pth",):
+        model_file.read_tensors(model, entry)
+    config = run_dir / run_folder.CONFIG
+    if config.is_file():
+        from recurrent_rl.config_loader import load_config
+
+        normalize = load_config(config).config.env.normalize
+        if need_statistics and normalize is not None:
+            from recurrent_rl.normalization import read_statistics
+
+            read_statistics(run_folder.statistics_path(run_dir, model))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UserError(f"evaluate: --episodes {args.episodes}: expected an integer >= 1")
-    result = evaluate_saved(args.target, args.episodes, args.deterministic, args.seed, args.render, args.video)
+    if args.video is not None:
+        from recurrent_rl.video import check_video_path
+
+        check_video_path(args.video)
+    _preflight(args.target)
+    from recurrent_rl.playback import evaluate_saved
+
+    target, deterministic = args.target, args.deterministic
+    result = evaluate_saved(target, args.episodes, deterministic, args.seed, args.render, args.video)
     if args.json:
         print(json.dumps(result.report()))
         return EXIT_OK
@@ -146,11 +202,45 @@ def _evaluate(args: argparse.Namespace) -> int:
     if report["success_rate"] is not None:
         low, high = report["success_ci95"]
         rows.append(("success rate", f"{report['success_rate']:.3f} (95% CI {low:.3f}-{high:.3f})"))
+    if args.video is not None:
+        rows.append(("video", str(args.video)))
+    _print_rows(rows)
+    return EXIT_OK
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    if args.video is not None:
-        print(f"{'video':<{width}}  {args.video}")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    _preflight(args.target, need_config=False)
+    from recurrent_rl.inspect_model import format_report, inspect_saved
+
+    report = inspect_saved(args.target)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_rows(format_report(report))
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from recurrent_rl.run_folder import check_outputs
+
+    if args.out.suffix != ".json":  # export_policy explains that one
+        check_outputs([args.out, args.out.with_suffix(".json")], args.force)
+    _preflight(args.target)
+    from recurrent_rl.export import export_policy
+
+    description = export_policy(args.target, args.out, force=args.force)
+    rows = [("module", str(args.out)), ("sidecar", str(args.out.with_suffix(".json")))]
+    for spec in description["inputs"]:
+        rows.append((f"input {spec['name']}", f"{spec['shape']} {spec['dtype']}"))
+    for spec in description["outputs"]:
+        rows.append((f"output {spec['name']}", f"{spec['shape']} {spec['dtype']}"))
+    _print_rows(rows)
     return EXIT_OK
 
 
@@ -167,7 +257,8 @@ def _envs() -> int:
 def _tensorboard(args: argparse.Namespace) -> int:
     if not args.runs_dir.is_dir():
         raise UserError(f"tensorboard: {args.runs_dir}: no such runs folder")
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(args.runs_dir), "--port", str(args.port)]
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(args.runs_dir)]
+    command += ["--port", str(args.port)]
     return subprocess.call(command)
 
 

@@ -210,9 +210,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Key:
     path: list[str] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
         else:
             break
@@ -241,7 +241,11 @@ def _format_validation_error(error: ValidationError, data: dict[str, Any], marks
 
 
 def _phrase(message: str) -> str:
-    for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", ""), ("Assertion failed, ", "")):
+    for prefix, replacement in (
+        ("Input should be ", "expected "),
+        ("Value error, ", ""),
+        ("Assertion failed, ", ""),
+    ):
         if message.startswith(prefix):
             return replacement + message[len(prefix) :]
     return message[0].lower() + message[1:] if message else message

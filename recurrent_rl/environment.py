@@ -1,7 +1,8 @@
-"""Build the vectorised environments a config describes: id, kwargs, POMDP wrappers, normalisation, frame stack."""
+"""Build the vector envs a config describes: id, kwargs, POMDP wrappers, normalisation, frame stack."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import os
@@ -27,7 +28,9 @@ def import_env_module(cfg: EnvConfig) -> None:
     except ModuleNotFoundError as error:
         raise UserError(f"env.import: cannot import {cfg.import_!r} ({error})") from None
     except Exception as error:  # a broken third-party module is the user's input, not our crash
-        raise UserError(f"env.import: importing {cfg.import_!r} failed: {type(error).__name__}: {error}") from None
+        raise UserError(
+            f"env.import: importing {cfg.import_!r} failed: {type(error).__name__}: {error}"
+        ) from None
 
 
 def check_env_id(env_id: str) -> None:
@@ -116,7 +119,9 @@ def make_vec_env(
     """
     kind = vec_env or cfg.vec_env
     subprocess = kind == "subproc" and n_envs > 1
-    factories: list[Callable[[], gym.Env]] = [_EnvFactory(cfg, render_mode, subprocess) for _ in range(n_envs)]
+    factories: list[Callable[[], gym.Env]] = [
+        _EnvFactory(cfg, render_mode, subprocess) for _ in range(n_envs)
+    ]
     venv: VecEnv = SubprocVecEnv(factories) if subprocess else DummyVecEnv(factories)
     venv.seed(seed)
     if cfg.normalize is not None:
@@ -142,3 +147,15 @@ def find_vec_normalize(venv: VecEnv) -> VecNormalize | None:
             return layer
         layer = getattr(layer, "venv", None)
     return None
+
+
+def sync_normalization(source: VecEnv, target: VecEnv) -> None:
+    """Copy observation statistics from the training env to an evaluation env.
+
+    Unlike SB3's ``sync_envs_normalization`` this does not require both stacks to have the same layers
+    (SB3 adds VecTransposeImage to image training envs only).
+    """
+    source_norm, target_norm = find_vec_normalize(source), find_vec_normalize(target)
+    if source_norm is not None and target_norm is not None:
+        target_norm.obs_rms = copy.deepcopy(source_norm.obs_rms)
+        target_norm.ret_rms = copy.deepcopy(source_norm.ret_rms)

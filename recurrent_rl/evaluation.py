@@ -103,7 +103,9 @@ def evaluate(
     state: tuple[np.ndarray, ...] | None = None
     episode_starts = np.ones(n_envs, dtype=bool)
     while (counts < targets).any():
-        actions, state = model.predict(observations, state=state, episode_start=episode_starts, deterministic=deterministic)
+        actions, state = model.predict(
+            observations, state=state, episode_start=episode_starts, deterministic=deterministic
+        )
         observations, _, dones, infos = env.step(actions)
         if on_step is not None:
             on_step()

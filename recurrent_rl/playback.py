@@ -39,30 +39,12 @@ class SavedModel:
 
 def locate(target: Path) -> SavedModel:
     """Resolve ``RUN_DIR`` or ``MODEL_ZIP`` to the model, its run's config and its statistics."""
-    if target.is_dir():
-        run_dir = target
-        candidates = [run_dir / run_folder.MODEL, run_dir / run_folder.BEST_MODEL]
-        model = next((path for path in candidates if path.is_file()), None)
-        if model is None:
-            checkpoints = sorted((run_dir / run_folder.CHECKPOINTS).glob("model_*_steps.zip"))
-            model = checkpoints[-1] if checkpoints else None
-        if model is None:
-            raise UserError(f"{run_dir}: no model in this run folder (model.zip, best_model.zip or checkpoints/)")
-    elif target.is_file():
-        model = target
-        run_dir = target.parent.parent if target.parent.name == run_folder.CHECKPOINTS else target.parent
-    else:
-        raise UserError(f"{target}: no such run folder or model file")
+    run_dir, model = run_folder.find_model(target)
     config_path = run_dir / run_folder.CONFIG
     if not config_path.is_file():
-        raise UserError(f"{model}: no {run_folder.CONFIG} in {run_dir}; evaluate needs the model's run folder")
-    if model.name == run_folder.MODEL:
-        normalization = run_dir / run_folder.NORMALIZATION
-    elif model.name == run_folder.BEST_MODEL:
-        normalization = run_dir / "best_vecnormalize.npz"
-    else:
-        normalization = model.with_suffix(".npz")
-    return SavedModel(run_dir, model, load_config(config_path).config, normalization)
+        raise UserError(f"{model}: no {run_folder.CONFIG} in {run_dir}; this needs the model's run folder")
+    statistics = run_folder.statistics_path(run_dir, model)
+    return SavedModel(run_dir, model, load_config(config_path).config, statistics)
 
 
 def evaluate_saved(

@@ -30,7 +30,9 @@ def check_video_path(path: Path) -> None:
             import imageio.v3  # noqa: F401
             import imageio_ffmpeg  # noqa: F401
         except ImportError:
-            raise UserError(f"--video {path}: MP4 needs `pip install imageio[ffmpeg]`; or write a .gif") from None
+            raise UserError(
+                f"--video {path}: MP4 needs `pip install imageio[ffmpeg]`; or write a .gif"
+            ) from None
 
 
 def write_video(frames: list[np.ndarray], path: Path, fps: int = 10) -> None:
@@ -42,7 +44,9 @@ def write_video(frames: list[np.ndarray], path: Path, fps: int = 10) -> None:
 
         pictures = [Image.fromarray(image) for image in images]
         buffer = io.BytesIO()
-        pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=1000 // fps, loop=0)
+        pictures[0].save(
+            buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=1000 // fps, loop=0
+        )
         atomic_write_bytes(path, buffer.getvalue())
     else:
         import imageio.v3 as iio

@@ -1,15 +1,21 @@
-"""Bad input gets one clear line on stderr, exit status 2, no traceback, and nothing written or overwritten."""
+"""Bad input gets one clear line on stderr, exit status 2, no traceback, and nothing written or overwritten.
+
+CONFIG_CASES cover ``train CONFIG``; RUN_CASES cover commands on an existing run folder (evaluate, resume,
+inspect, export), each applied to a damaged copy of one trained run.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.core.cli_helpers import TINY_TMAZE, files_under, run_cli
+from tests.core.cli_helpers import TINY_TMAZE, files_under, run_cli, snapshot
 
 GOOD = TINY_TMAZE + "logging:\n  runs_dir: runs\n"
 
@@ -42,16 +48,21 @@ CONFIG_CASES = [
     ("unknown env kwarg", GOOD.replace("corridor_length: 3", "corridor: 3"), [],
      "env.kwargs: RecurrentRL/TMaze-v0:"),
     ("--set without =", GOOD, ["--set", "algo.gamma"], "--set algo.gamma: expected KEY=VALUE"),
-    ("--set bad path", GOOD, ["--set", "algo.gama=0.9"], "--set algo.gama: algo.gama: unknown key (did you mean 'gamma'?)"),
-    ("--set bad value", GOOD, ["--set", "algo.gamma=[0.9"], "--set algo.gamma: cannot parse value '[0.9' as YAML"),
-    ("--set into a value", GOOD, ["--set", "algo.gamma.x=1"], "--set algo.gamma.x: algo.gamma: got {'x': 1}, expected a valid number"),
+    ("--set bad path", GOOD, ["--set", "algo.gama=0.9"],
+     "--set algo.gama: algo.gama: unknown key (did you mean 'gamma'?)"),
+    ("--set bad value", GOOD, ["--set", "algo.gamma=[0.9"],
+     "--set algo.gamma: cannot parse value '[0.9' as YAML"),
+    ("--set into a value", GOOD, ["--set", "algo.gamma.x=1"],
+     "--set algo.gamma.x: algo.gamma: got {'x': 1}, expected a valid number"),
     ("missing config", None, [], "bad.yaml: config file not found"),
     ("base cycle", "base: bad.yaml\n", [], "base configs form a cycle"),
     ("unknown option", GOOD, ["--lr", "3"], "unrecognized arguments: --lr 3"),
 ]
 
 
-@pytest.mark.parametrize(("text", "extra", "fragment"), [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES])
+@pytest.mark.parametrize(
+    ("text", "extra", "fragment"), [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES]
+)
 def test_bad_config(tmp_path: Path, text: str | None, extra: list[str], fragment: str) -> None:
     if text is not None:
         (tmp_path / "bad.yaml").write_text(text)
@@ -147,6 +158,119 @@ def test_evaluate_model_that_does_not_fit_the_env(run_dir: Path, tmp_path: Path)
 def test_evaluate_bad_video_path(run_dir: Path, tmp_path: Path) -> None:
     done = run_cli("evaluate", run_dir, "--video", tmp_path / "x.avi", cwd=tmp_path)
     _assert_bad_input(done.returncode, done.stderr, "expected a .gif or .mp4 file name")
+
+
+def _interrupted(run: Path) -> None:
+    """Make the finished copy look like a run stopped by Ctrl-C (resumable)."""
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
+    (run / "model.zip").unlink()
+
+
+def _no_checkpoint(run: Path) -> None:
+    _interrupted(run)
+    for path in (run / "checkpoints").iterdir():
+        path.unlink()
+
+
+def _truncated_checkpoint(run: Path) -> None:
+    _interrupted(run)
+    newest = sorted((run / "checkpoints").glob("*.zip"))[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])
+
+
+def _normalize_on(run: Path) -> None:
+    """The config says env.normalize, but the run has no statistics files (lost, or never written)."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["env"]["normalize"] = True
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def _corrupt_statistics(run: Path) -> None:
+    _normalize_on(run)
+    (run / "vecnormalize.npz").write_bytes(b"PK\x03\x04 not really a zip")
+
+
+def _unchanged(run: Path) -> None:
+    pass
+
+
+# name, damage to a copy of the trained run, command (RUN is the copy), expected message fragment
+RUN_CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
+    ("resume a finished run", _unchanged, ["train", "--resume", "RUN"],
+     "the run already finished (completed); nothing to resume"),
+    ("resume without checkpoint", _no_checkpoint, ["train", "--resume", "RUN"], "no checkpoint in"),
+    ("resume a truncated checkpoint", _truncated_checkpoint, ["train", "--resume", "RUN"],
+     "not a valid model file, truncated or corrupt"),
+    ("resume without statistics", lambda run: (_interrupted(run), _normalize_on(run)),
+     ["train", "--resume", "RUN"],
+     "_steps.npz: normalisation statistics not found (env.normalize is on)"),
+    ("resume with a config", _interrupted, ["train", "good.yaml", "--resume", "RUN"],
+     "train --resume RUN_DIR takes no CONFIG"),
+    ("evaluate without statistics", _normalize_on, ["evaluate", "RUN", "--episodes", "1"],
+     "vecnormalize.npz: normalisation statistics not found (env.normalize is on)"),
+    ("evaluate corrupt statistics", _corrupt_statistics, ["evaluate", "RUN", "--episodes", "1"],
+     "vecnormalize.npz: not a valid statistics file"),
+    ("inspect a truncated model", lambda run: (run / "model.zip").write_bytes(b"PK\x03\x04"),
+     ["inspect", "RUN"],
+     "model.zip: not a valid model file, truncated or corrupt"),
+    ("export without statistics", _normalize_on, ["export", "RUN", "--out", "policy.pt"],
+     "vecnormalize.npz: normalisation statistics not found"),
+    ("export over a file", lambda run: (run.parent / "policy.pt").write_text("mine"),
+     ["export", "RUN", "--out", "policy.pt"], "policy.pt exists (use --force to overwrite)"),
+    ("export into a missing folder", _unchanged, ["export", "RUN", "--out", "nowhere/policy.pt"],
+     "folder nowhere does not exist"),
+    ("export named like the sidecar", _unchanged, ["export", "RUN", "--out", "policy.json"],
+     "that is the sidecar's name"),
+]
+
+# name, command line, expected message fragment: arguments wrong before any file is read
+ARGUMENT_CASES = [
+    ("train without config", ["train"], "train: give a CONFIG file (or --resume RUN_DIR)"),
+    ("resume with --set", ["train", "--resume", "somewhere", "--set", "algo.gamma=0.9"],
+     "train --resume RUN_DIR takes no CONFIG, --set"),
+    ("evaluate zero episodes", ["evaluate", "somewhere", "--episodes", "0"],
+     "--episodes 0: expected an integer >= 1"),
+    ("inspect without target", ["inspect"],
+     "inspect: the following arguments are required: RUN_DIR|MODEL_ZIP"),
+    ("export without --out", ["export", "somewhere"], "the following arguments are required: --out"),
+    ("unknown command", ["fly"], "invalid choice: 'fly'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "fragment"), [c[1:] for c in ARGUMENT_CASES], ids=[c[0] for c in ARGUMENT_CASES]
+)
+def test_bad_arguments(tmp_path: Path, command: list[str], fragment: str) -> None:
+    done = run_cli(*command, cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, fragment)
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "command", "fragment"), [c[1:] for c in RUN_CASES], ids=[c[0] for c in RUN_CASES]
+)
+def test_bad_run_folder(
+    run_dir: Path, tmp_path: Path, damage: Callable[[Path], None], command: list[str], fragment: str
+) -> None:
+    copy = _copy_run(run_dir, tmp_path)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    damage(copy)
+    before = snapshot(tmp_path)
+    done = run_cli(*[str(copy) if part == "RUN" else part for part in command], cwd=tmp_path)
+    _assert_bad_input(done.returncode, done.stderr, fragment)
+    assert snapshot(tmp_path) == before, "bad input changed files"
+
+
+@pytest.mark.parametrize("what", ["missing", "plain folder"])
+def test_resume_of_something_that_is_not_a_run(tmp_path: Path, what: str) -> None:
+    if what == "plain folder":
+        (tmp_path / "plain").mkdir()
+    target = tmp_path / ("missing" if what == "missing" else "plain")
+    done = run_cli("train", "--resume", target, cwd=tmp_path)
+    fragment = "no such run folder" if what == "missing" else "not a run folder (no config.yaml)"
+    _assert_bad_input(done.returncode, done.stderr, fragment)
+    assert files_under(tmp_path) == []
 
 
 def _assert_bad_input(returncode: int, stderr: str, fragment: str) -> None:

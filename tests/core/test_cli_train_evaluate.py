@@ -17,7 +17,9 @@ from tests.core.cli_helpers import TINY_TMAZE, run_cli
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("train")
     (workdir / "tiny.yaml").write_text(TINY_TMAZE)
-    done = run_cli("train", "tiny.yaml", "--set", "algo.gamma=0.95", "--seed", "3", "--runs-dir", "out", cwd=workdir)
+    done = run_cli(
+        "train", "tiny.yaml", "--set", "algo.gamma=0.95", "--seed", "3", "--runs-dir", "out", cwd=workdir
+    )
     assert done.returncode == 0, done.stderr
     run_dir = Path(done.stdout.strip().splitlines()[-1])
     return run_dir if run_dir.is_absolute() else workdir / run_dir
@@ -25,8 +27,15 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_folder_holds_every_artifact(trained_run: Path) -> None:
     assert trained_run.parent.name == "tiny" and trained_run.parent.parent.name == "out"
-    for name in ("config.yaml", "command.txt", "versions.json", "model.zip", "best_model.zip",
-                 "evaluations.json", "summary.json"):
+    for name in (
+        "config.yaml",
+        "command.txt",
+        "versions.json",
+        "model.zip",
+        "best_model.zip",
+        "evaluations.json",
+        "summary.json",
+    ):
         assert (trained_run / name).is_file(), name
     assert list((trained_run / "checkpoints").glob("model_*_steps.zip"))
     assert list((trained_run / "tb").glob("events.out.tfevents.*"))
@@ -36,7 +45,14 @@ def test_run_folder_holds_every_artifact(trained_run: Path) -> None:
     assert load_config(trained_run / "config.yaml").config.algo.gamma == 0.95  # loads again as is
     assert "--set algo.gamma=0.95" in (trained_run / "command.txt").read_text()
     versions = json.loads((trained_run / "versions.json").read_text())
-    assert {"python", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "git_commit"} <= versions.keys()
+    assert {
+        "python",
+        "torch",
+        "stable-baselines3",
+        "sb3-contrib",
+        "gymnasium",
+        "git_commit",
+    } <= versions.keys()
 
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["status"] == "completed"
@@ -53,7 +69,14 @@ def test_evaluate_json(trained_run: Path) -> None:
     done = run_cli("evaluate", trained_run, "--episodes", "6", "--json", cwd=trained_run)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"mean_return", "std_return", "success_rate", "success_ci95", "mean_length", "n_episodes"}
+    assert set(report) == {
+        "mean_return",
+        "std_return",
+        "success_rate",
+        "success_ci95",
+        "mean_length",
+        "n_episodes",
+    }
     assert report["n_episodes"] == 6
     low, high = report["success_ci95"]
     assert 0.0 <= low <= report["success_rate"] <= high <= 1.0
@@ -61,8 +84,16 @@ def test_evaluate_json(trained_run: Path) -> None:
 
 def test_evaluate_table_and_checkpoint_and_video(trained_run: Path, tmp_path: Path) -> None:
     checkpoint = sorted((trained_run / "checkpoints").glob("*.zip"))[0]
-    done = run_cli("evaluate", checkpoint, "--episodes", "2", "--stochastic", "--video", tmp_path / "ep.gif",
-                   cwd=tmp_path)
+    done = run_cli(
+        "evaluate",
+        checkpoint,
+        "--episodes",
+        "2",
+        "--stochastic",
+        "--video",
+        tmp_path / "ep.gif",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "success rate" in done.stdout and "return" in done.stdout
     assert (tmp_path / "ep.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
@@ -75,8 +106,16 @@ def test_tensorboard_events_have_the_expected_tags(trained_run: Path) -> None:
     events = EventAccumulator(str(trained_run / "tb"), size_guidance={"tensors": 0, "scalars": 0})
     events.Reload()
     scalars = set(events.Tags()["scalars"])
-    expected = {"rollout/ep_rew_mean", "rollout/success_rate", "train/loss", "train/entropy_loss", "time/fps",
-                "eval/mean_return", "eval/success_rate", "eval/mean_ep_length"}
+    expected = {
+        "rollout/ep_rew_mean",
+        "rollout/success_rate",
+        "train/loss",
+        "train/entropy_loss",
+        "time/fps",
+        "eval/mean_return",
+        "eval/success_rate",
+        "eval/mean_ep_length",
+    }
     assert expected <= scalars, expected - scalars
     assert "config/text_summary" in events.PluginTagToContent("text")
     hparams = events.PluginTagToContent("hparams")

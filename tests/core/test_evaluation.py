@@ -36,9 +36,11 @@ class CountingEnv(gym.Env[np.ndarray, np.int64]):
 
 
 class StepCounterPolicy:
-    """A recurrent 'policy' whose state counts steps; like SB3, it zeroes the state where episode_start is set."""
+    """A recurrent 'policy' whose state counts steps; like SB3 it zeroes the state at episode starts."""
 
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ):
         n = len(observation)
         counter = np.zeros(n, dtype=np.int64) if state is None else state[0].copy()
         if episode_start is not None:
@@ -60,7 +62,9 @@ def test_state_is_carried_within_and_reset_between_episodes() -> None:
 
 def test_a_policy_that_ignores_resets_would_fail() -> None:
     class NoReset(StepCounterPolicy):
-        def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+        def predict(
+            self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+        ):
             return super().predict(observation, state, None, deterministic)
 
     result = evaluate(NoReset(), _env(1), n_episodes=3)
