@@ -27,26 +27,25 @@ _SCALARS = ("values", "log_probs", "advantages", "returns", "episode_starts")
 
 def padding_index(
     episode_starts: np.ndarray, env_change: np.ndarray, batch_inds: np.ndarray, pad_index: int
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Cut a minibatch into sequences exactly like sb3-contrib's ``create_sequencers``.
 
     :param episode_starts: flattened ``episode_starts`` of the whole rollout
     :param env_change: flattened flags of the first step of each env in the rollout
     :param batch_inds: rollout indices of the minibatch, in sequence order
     :param pad_index: index of the zero row used for padding
-    :return: rollout index of every padded position ``(n_seq * max_length,)``, rollout index of each
-        sequence start ``(n_seq,)`` and ``max_length``
+    :return: rollout index of every padded position ``(n_seq * max_length,)`` (``pad_index`` for
+        padding) and rollout index of each sequence start ``(n_seq,)``
     """
     seq_start = np.logical_or(episode_starts[batch_inds], env_change[batch_inds]).flatten()
     seq_start[0] = True
     starts = np.flatnonzero(seq_start)
     lengths = np.diff(np.append(starts, len(batch_inds)))
-    max_length = int(lengths.max())
-    offsets = np.arange(max_length)
+    offsets = np.arange(lengths.max())
     positions = starts[:, None] + offsets[None, :]
     valid = offsets[None, :] < lengths[:, None]
     index = np.where(valid, batch_inds[np.minimum(positions, len(batch_inds) - 1)], pad_index)
-    return index.reshape(-1), batch_inds[starts], max_length
+    return index.reshape(-1), batch_inds[starts]
 
 
 class _TorchRollout:
@@ -68,7 +67,12 @@ class _TorchRollout:
         else:
             self.observations = padded(buffer.observations)
         # (n_transitions, 4, n_layers, hidden_size): hidden_pi, cell_pi, hidden_vf, cell_vf
-        states = [buffer.hidden_states_pi, buffer.cell_states_pi, buffer.hidden_states_vf, buffer.cell_states_vf]
+        states = [
+            buffer.hidden_states_pi,
+            buffer.cell_states_pi,
+            buffer.hidden_states_vf,
+            buffer.cell_states_vf,
+        ]
         self.states = th.as_tensor(np.stack(states, axis=1), device=buffer.device)
         self.pad_index = len(scalars)
 
@@ -112,7 +116,9 @@ class FastRecurrentRolloutBuffer(RecurrentRolloutBuffer):
     ) -> RecurrentRolloutBufferSamples:
         if self._rollout is None:
             self._rollout = _TorchRollout(self)
-        index, start_index, _ = padding_index(self.episode_starts, env_change, batch_inds, self._rollout.pad_index)
+        index, start_index = padding_index(
+            self.episode_starts, env_change, batch_inds, self._rollout.pad_index
+        )
         return RecurrentRolloutBufferSamples(**self._rollout.sample(index, start_index))
 
 
@@ -130,5 +136,7 @@ class FastRecurrentDictRolloutBuffer(RecurrentDictRolloutBuffer):
     ) -> RecurrentDictRolloutBufferSamples:
         if self._rollout is None:
             self._rollout = _TorchRollout(self)
-        index, start_index, _ = padding_index(self.episode_starts, env_change, batch_inds, self._rollout.pad_index)
+        index, start_index = padding_index(
+            self.episode_starts, env_change, batch_inds, self._rollout.pad_index
+        )
         return RecurrentDictRolloutBufferSamples(**self._rollout.sample(index, start_index))

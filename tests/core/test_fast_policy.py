@@ -96,20 +96,26 @@ CASES: dict[str, tuple[str, Any, dict[str, Any], int]] = {
 }
 
 
-def make_pair(case: str, seed: int = 0) -> tuple[RecurrentPPO, FastRecurrentPPO]:
-    """A plain and a fast model with the same (perturbed) weights; the plain one has a collected rollout."""
+def make_pair(case: str, seed: int = 0) -> tuple[RecurrentPPO, FastRecurrentPPO, Any]:
+    """Plain and fast models with the same weights, from a short training run of the plain one.
+
+    The plain model learns one rollout, collects a second one and trains on it, so its rollout buffer
+    holds real minibatches whose ``old_log_prob`` no longer matches the policy (ratios differ from one).
+    Also returns a copy of that second rollout taken before sampling, for the buffer tests.
+    """
     policy, env_fn, policy_kwargs, n_steps = CASES[case]
-    kwargs: dict[str, Any] = dict(n_steps=n_steps, batch_size=32, seed=seed, policy_kwargs=policy_kwargs)
+    kwargs: dict[str, Any] = dict(
+        n_steps=n_steps, batch_size=32, n_epochs=2, seed=seed, policy_kwargs=policy_kwargs
+    )
     plain = RecurrentPPO(policy, env_fn(), **kwargs)
     fast = FastRecurrentPPO(policy, env_fn(), **kwargs)
-    _, callback = plain._setup_learn(n_steps * plain.n_envs)
+    plain.learn(n_steps * plain.n_envs)
+    _, callback = plain._setup_learn(n_steps * plain.n_envs, reset_num_timesteps=False)
     plain.collect_rollouts(plain.env, callback, plain.rollout_buffer, n_rollout_steps=n_steps)  # type: ignore[arg-type]
-    # Move away from the collecting weights so that ratios differ from one and clipping is exercised.
-    with th.no_grad():
-        for parameter in plain.policy.parameters():
-            parameter.add_(0.05 * th.randn_like(parameter))
+    rollout = copy.deepcopy(plain.rollout_buffer)
+    plain.train()
     fast.policy.load_state_dict(plain.policy.state_dict())
-    return plain, fast
+    return plain, fast, rollout
 
 
 def ppo_loss(policy: RecurrentActorCriticPolicy, data: Any, discrete: bool) -> tuple[th.Tensor, ...]:
@@ -146,7 +152,7 @@ def count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_minibatches_match_sb3(case: str, count_fallbacks: list[int]) -> None:
-    plain, fast = make_pair(case)
+    plain, fast, _ = make_pair(case)
     discrete = isinstance(plain.action_space, spaces.Discrete)
     buffer = plain.rollout_buffer
     starts_inside = 0
@@ -174,8 +180,7 @@ def test_minibatches_match_sb3(case: str, count_fallbacks: list[int]) -> None:
 
 @pytest.mark.parametrize("case", ["critic_lstm", "multi_input"])
 def test_buffer_minibatches_equal_sb3(case: str) -> None:
-    plain, fast = make_pair(case)
-    source = plain.rollout_buffer
+    _, fast, source = make_pair(case)
     dict_obs = isinstance(source, RecurrentDictRolloutBuffer)
     fast_cls = FastRecurrentDictRolloutBuffer if dict_obs else FastRecurrentRolloutBuffer
     assert isinstance(fast.rollout_buffer, fast_cls)
@@ -235,10 +240,28 @@ def test_fallback_for_reset_mid_sequence(n_layers: int, count_fallbacks: list[in
         th.testing.assert_close(actual, expected, atol=TOL, rtol=TOL)
 
 
+def test_fallback_in_evaluate_actions(count_fallbacks: list[int]) -> None:
+    """A real minibatch with an extra reset inside a sequence: per-step fallback, same results and grads."""
+    plain, fast, _ = make_pair("critic_lstm")
+    data = next(plain.rollout_buffer.get(64))
+    episode_starts = data.episode_starts.clone()
+    episode_starts[3] = 1.0  # step 3 of the first padded sequence
+    data = data._replace(episode_starts=episode_starts)
+    results = []
+    for model in (plain, fast):
+        model.policy.optimizer.zero_grad()
+        *outputs, loss = ppo_loss(model.policy, data, discrete=True)
+        loss.backward()
+        results.append([*outputs, loss, *(p.grad for p in model.policy.parameters())])
+    assert count_fallbacks[0] == 2  # actor and critic LSTM
+    for expected, actual in zip(*results, strict=True):
+        th.testing.assert_close(actual, expected, atol=TOL, rtol=TOL)
+
+
 @pytest.mark.parametrize("case", ["critic_lstm", "two_layers", "shared_lstm", "no_critic_lstm"])
 def test_collection_step_matches_sb3(case: str) -> None:
     """One step per env with resets for some envs: the single-step path equals sb3-contrib's."""
-    plain, fast = make_pair(case)
+    plain, fast, _ = make_pair(case)
     n_envs = plain.n_envs
     observations = th.randn(n_envs, *plain.observation_space.shape)
     episode_starts = th.tensor([1.0, 0.0, 1.0, 0.0])[:n_envs]
@@ -276,6 +299,19 @@ def test_saved_model_loads_with_plain_recurrent_ppo(tmp_path: Any) -> None:
     again = FastRecurrentPPO.load(tmp_path / "model.zip", env=cartpole_env(2))
     assert isinstance(again.policy, FastMlpLstmPolicy)
     again.learn(64, reset_num_timesteps=False)
+
+
+def test_plain_model_loads_with_fast_policy(tmp_path: Any) -> None:
+    kwargs: dict[str, Any] = dict(n_steps=16, batch_size=32, n_epochs=1, seed=2, policy_kwargs=SMALL)
+    plain = RecurrentPPO("MlpLstmPolicy", cartpole_env(2), **kwargs)
+    plain.learn(32)
+    plain.save(tmp_path / "plain.zip")
+    fast = FastRecurrentPPO.load(tmp_path / "plain.zip", env=cartpole_env(2))
+    assert isinstance(fast.policy, FastMlpLstmPolicy)
+    assert isinstance(fast.rollout_buffer, FastRecurrentRolloutBuffer)
+    for name, parameter in plain.policy.state_dict().items():
+        th.testing.assert_close(fast.policy.state_dict()[name], parameter)
+    fast.learn(32, reset_num_timesteps=False)
 
 
 def test_policy_aliases() -> None:
