@@ -13,11 +13,13 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 from torch import nn
 
 from recurrent_rl.config import Config, LinearSchedule
 from recurrent_rl.errors import UserError
+from recurrent_rl.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -30,7 +32,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
-    """``ppo`` -> PPO; ``recurrent_ppo`` -> our fast RecurrentPPO, or sb3-contrib's with ``implementation: sb3``."""
+    """PPO, our FastRecurrentPPO, or sb3-contrib's RecurrentPPO (``implementation: sb3``)."""
     if cfg.algo.name == "ppo":
         return PPO
     if cfg.algo.implementation == "sb3":
@@ -43,9 +45,16 @@ def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
 def policy_kwargs(cfg: Config) -> dict[str, Any]:
     """The ``policy_kwargs`` for the SB3 constructor."""
     policy = cfg.policy
-    kwargs: dict[str, Any] = {"activation_fn": ACTIVATIONS[policy.activation], "ortho_init": policy.ortho_init}
+    kwargs: dict[str, Any] = {
+        "activation_fn": ACTIVATIONS[policy.activation],
+        "ortho_init": policy.ortho_init,
+    }
     if policy.net_arch is not None:
         kwargs["net_arch"] = policy.net_arch if isinstance(policy.net_arch, list) else dict(policy.net_arch)
+    if policy.type.startswith("Cnn"):
+        kwargs["features_extractor_class"] = FEATURE_EXTRACTORS[policy.features_extractor]
+        if policy.features_dim is not None:
+            kwargs["features_extractor_kwargs"] = {"features_dim": policy.features_dim}
     if cfg.algo.name == "recurrent_ppo":
         kwargs.update(
             lstm_hidden_size=policy.lstm_hidden_size,
@@ -85,12 +94,27 @@ def algorithm_kwargs(cfg: Config) -> dict[str, Any]:
 def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Space) -> None:
     """Config choices that depend on the env's spaces, checked before a run folder exists."""
     if cfg.algo.use_sde and not isinstance(action_space, gym.spaces.Box):
-        raise UserError(f"algo.use_sde: true needs a continuous (Box) action space; {cfg.env.id} has {action_space}")
+        raise UserError(
+            f"algo.use_sde: true needs a continuous (Box) action space; {cfg.env.id} has {action_space}"
+        )
     is_image = isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3
     if cfg.policy.type.startswith("Cnn") and not is_image:
-        raise UserError(f"policy.type: {cfg.policy.type} needs image observations; {cfg.env.id} has {observation_space}")
+        raise UserError(
+            f"policy.type: {cfg.policy.type} needs image observations; {cfg.env.id} has {observation_space}"
+        )
+    if cfg.policy.type.startswith("Cnn") and isinstance(observation_space, gym.spaces.Box):
+        extractor, min_side = cfg.policy.features_extractor, MIN_IMAGE_SIDE[cfg.policy.features_extractor]
+        shape = observation_space.shape
+        side = min(shape[1:] if is_image_space_channels_first(observation_space) else shape[:2])
+        if side < min_side:
+            raise UserError(
+                f"policy.features_extractor: {extractor} needs images of at least {min_side}x{min_side} "
+                f"pixels; {cfg.env.id} has {observation_space}"
+            )
     if cfg.policy.type.startswith("MultiInput") != isinstance(observation_space, gym.spaces.Dict):
-        raise UserError(f"policy.type: {cfg.policy.type} does not fit {cfg.env.id}'s observations {observation_space}")
+        raise UserError(
+            f"policy.type: {cfg.policy.type} does not fit {cfg.env.id}'s observations {observation_space}"
+        )
 
 
 def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
@@ -111,6 +135,14 @@ def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
     """The policy alone, built from the config as the algorithm would build it (for evaluation)."""
     algo_cls = algorithm_class(cfg)
     policy_cls = algo_cls.policy_aliases[cfg.policy.type]
+    if (
+        isinstance(observation_space, gym.spaces.Box)
+        and is_image_space(observation_space)
+        and not is_image_space_channels_first(observation_space)
+    ):
+        # Training sees images through SB3's VecTransposeImage (channel-first), so the CNN was built for
+        # that; the policy transposes channel-last observations itself (``maybe_transpose``).
+        observation_space = VecTransposeImage.transpose_space(observation_space)
     lr = cfg.algo.learning_rate
     start = lr.start if isinstance(lr, LinearSchedule) else lr
     policy = policy_cls(
@@ -143,7 +175,8 @@ def load_policy_weights(policy: BasePolicy, model_zip: Path) -> None:
     except RuntimeError as error:
         detail = " ".join(line.strip() for line in str(error).splitlines()[1:3]) or str(error)
         raise UserError(
-            f"{model_zip}: the model does not match the config's env and policy (spaces or architecture differ): "
+            f"{model_zip}: the model does not match the config's env and policy "
+            "(spaces or architecture differ): "
             f"{detail}"
         ) from None
     policy.set_training_mode(False)

@@ -36,8 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train an agent from a YAML config")
     train.add_argument("config", nargs="?", type=Path, help="YAML config file (not with --resume)")
-    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. --set algo.learning_rate=3e-4 (repeatable)")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set algo.learning_rate=3e-4 (repeatable)",
+    )
     train.add_argument("--seed", type=int, help="shorthand for --set train.seed=N")
     train.add_argument("--runs-dir", help="shorthand for --set logging.runs_dir=DIR")
     train.add_argument("--run-name", help="name of the run folder (default: date-time-random)")
@@ -47,8 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
     evaluate.add_argument("--episodes", type=int, default=100, help="number of episodes (default 100)")
     mode = evaluate.add_mutually_exclusive_group()
-    mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=True,
-                      help="greedy actions (default)")
+    mode.add_argument(
+        "--deterministic",
+        dest="deterministic",
+        action="store_true",
+        default=True,
+        help="greedy actions (default)",
+    )
     mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
     evaluate.add_argument("--seed", type=int, default=1_000_000, help="seed of the evaluation envs")
     evaluate.add_argument("--render", choices=["ansi"], help="print each step's ansi rendering")
@@ -61,8 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export the policy as TorchScript (runs with torch alone)")
     export.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
-    export.add_argument("--out", type=Path, required=True, metavar="PATH",
-                        help="the TorchScript file, e.g. policy.pt; a .json sidecar is written next to it")
+    export.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="the TorchScript file, e.g. policy.pt; a .json sidecar is written next to it",
+    )
     export.add_argument("--force", action="store_true", help="overwrite existing output files")
 
     commands.add_parser("envs", help="list the registered environments")

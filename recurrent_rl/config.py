@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
+FEATURE_EXTRACTORS = ("nature_cnn", "small_cnn")  # classes: recurrent_rl.extractors.FEATURE_EXTRACTORS
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -76,7 +77,7 @@ class EnvConfig(_Section):
     @field_validator("wrappers", mode="before")
     @classmethod
     def _wrapper_items(cls, value: Any) -> Any:
-        """Accept ``- flicker: {p: 0.2}``, ``- [flicker, {p: 0.2}]`` and ``- previous_action_reward`` items."""
+        """Accept ``- flicker: {p: 0.2}``, ``- [flicker, {p: 0.2}]`` and ``- previous_action_reward``."""
         if not isinstance(value, list):
             return value
         items = []
@@ -84,7 +85,9 @@ class EnvConfig(_Section):
             if isinstance(item, str):
                 items.append({"name": item})
             elif isinstance(item, list) and len(item) in (1, 2) and isinstance(item[0], str):
-                items.append({"name": item[0], "kwargs": item[1] if len(item) == 2 and item[1] is not None else {}})
+                items.append(
+                    {"name": item[0], "kwargs": item[1] if len(item) == 2 and item[1] is not None else {}}
+                )
             elif isinstance(item, dict) and len(item) == 1 and "name" not in item:
                 ((name, kwargs),) = item.items()
                 items.append({"name": name, "kwargs": {} if kwargs is None else kwargs})
@@ -109,7 +112,7 @@ class AlgoConfig(_Section):
     n_steps: int = Field(128, ge=1)
     batch_size: int = Field(128, ge=2)
     n_epochs: int = Field(10, ge=1)
-    gamma: float = Field(0.99, gt=0, le=1)
+    gamma: float = Field(0.99, ge=0, le=1)
     gae_lambda: float = Field(0.95, ge=0, le=1)
     clip_range: Schedule = 0.2
     clip_range_vf: Schedule | None = None
@@ -140,6 +143,9 @@ class PolicyConfig(_Section):
     net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = None
     activation: Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"] = "tanh"
     ortho_init: bool = True
+    # Cnn* policies only: the image feature extractor and its output size (None: the extractor's default).
+    features_extractor: Literal["nature_cnn", "small_cnn"] = "nature_cnn"
+    features_dim: int | None = Field(None, ge=1, le=4096)
 
     @field_validator("type")
     @classmethod
@@ -218,18 +224,35 @@ class Config(_Section):
             )
         recurrent = algo.name == "recurrent_ppo"
         if recurrent and policy.type not in RECURRENT_POLICIES:
-            raise ConstraintError("policy.type", policy.type, f"one of {', '.join(RECURRENT_POLICIES)} for recurrent_ppo")
-        if not recurrent:
-            # LSTM keys are ignored here, so a memoryless baseline can inherit (base:) its recurrent config.
-            if policy.type not in MEMORYLESS_POLICIES:
-                raise ConstraintError("policy.type", policy.type, f"one of {', '.join(MEMORYLESS_POLICIES)} for ppo")
+            raise ConstraintError(
+                "policy.type", policy.type, f"one of {', '.join(RECURRENT_POLICIES)} for recurrent_ppo"
+            )
+        # LSTM keys are ignored by ppo, so a memoryless baseline can inherit (base:) its recurrent config.
+        if not recurrent and policy.type not in MEMORYLESS_POLICIES:
+            expected = f"one of {', '.join(MEMORYLESS_POLICIES)} for ppo"
+            raise ConstraintError("policy.type", policy.type, expected)
+        if not policy.type.startswith("Cnn"):
+            if policy.features_extractor != "nature_cnn":
+                raise ConstraintError(
+                    "policy.features_extractor",
+                    policy.features_extractor,
+                    "nature_cnn (the default) unless policy.type is a Cnn policy",
+                )
+            if policy.features_dim is not None:
+                raise ConstraintError(
+                    "policy.features_dim", policy.features_dim, "null unless policy.type is a Cnn policy"
+                )
         if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
             raise ConstraintError(
-                "policy.shared_lstm", True, "shared_lstm: true needs enable_critic_lstm: false (choose one critic LSTM)"
+                "policy.shared_lstm",
+                True,
+                "shared_lstm: true needs enable_critic_lstm: false (choose one critic LSTM)",
             )
         stop = self.train.stop_at
         if stop is not None and self.train.eval_freq == 0:
-            raise ConstraintError("train.stop_at", stop.model_dump(exclude_none=True), "needs train.eval_freq > 0")
+            raise ConstraintError(
+                "train.stop_at", stop.model_dump(exclude_none=True), "needs train.eval_freq > 0"
+            )
         return self
 
 

@@ -252,7 +252,9 @@ def _describe(
         "lstm_state": state,
         "observation_space": str(observation_space),
         "action_space": str(action_space),
-        "normalization": None if normalization is None else {
+        "normalization": None
+        if normalization is None
+        else {
             "obs_mean": normalization.mean.tolist(),
             "obs_var": normalization.var.tolist(),
             "clip": normalization.clip,

@@ -20,8 +20,18 @@ from recurrent_rl.errors import UserError
 
 ALGORITHMS = {("recurrent_ppo", "fast"): "FastRecurrentPPO", ("recurrent_ppo", "sb3"): "RecurrentPPO"}
 TRAINING_FIELDS = (
-    "n_envs", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "ent_coef", "vf_coef",
-    "max_grad_norm", "learning_rate", "seed", "_n_updates",
+    "n_envs",
+    "n_steps",
+    "batch_size",
+    "n_epochs",
+    "gamma",
+    "gae_lambda",
+    "ent_coef",
+    "vf_coef",
+    "max_grad_norm",
+    "learning_rate",
+    "seed",
+    "_n_updates",
 )
 SUMMARY_FIELDS = ("status", "message", "total_timesteps", "wall_time_s", "fps", "final_eval", "best_eval")
 
@@ -141,7 +151,9 @@ def describe_weights(state: dict[str, Any]) -> dict[str, Any]:
             layers = sum(1 for other in tensors if other.startswith(f"{match['prefix']}.weight_ih_l"))
             hidden = int(value.shape[0]) // 4
             lstms[match["prefix"]] = {
-                "input_size": int(value.shape[1]), "hidden_size": hidden, "num_layers": layers
+                "input_size": int(value.shape[1]),
+                "hidden_size": hidden,
+                "num_layers": layers,
             }
 
     def mlp(prefix: str) -> list[int]:

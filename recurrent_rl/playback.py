@@ -64,8 +64,9 @@ def evaluate_saved(
     torch.set_num_threads(cfg.train.torch_threads)
     render_mode = "rgb_array" if video is not None else render
     n_envs = 1 if render_mode is not None else min(episodes, MAX_EVAL_ENVS)
-    env = make_vec_env(cfg.env, cfg.algo, n_envs=n_envs, seed=seed, training=False, vec_env="dummy",
-                       render_mode=render_mode)
+    env = make_vec_env(
+        cfg.env, cfg.algo, n_envs=n_envs, seed=seed, training=False, vec_env="dummy", render_mode=render_mode
+    )
     try:
         vec_normalize = find_vec_normalize(env)
         if vec_normalize is not None:

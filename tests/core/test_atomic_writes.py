@@ -55,8 +55,13 @@ def _newest_checkpoint(run: Path) -> str:
 
 def test_random_kills_leave_only_whole_files(tmp_path: Path) -> None:
     rng = random.Random(20240521)
-    config = tiny_config(total_timesteps=BUDGET, eval_freq=64, checkpoint_freq=32, n_eval_episodes=2,
-                         extra_env="  normalize: true\n")
+    config = tiny_config(
+        total_timesteps=BUDGET,
+        eval_freq=64,
+        checkpoint_freq=32,
+        n_eval_episodes=2,
+        extra_env="  normalize: true\n",
+    )
     (tmp_path / "kill.yaml").write_text(config.replace("n_epochs: 2", "n_epochs: 1"))
     run = tmp_path / "runs" / "kill" / "r"
     leftovers: list[str] = []

@@ -75,8 +75,13 @@ def _assert_interrupted(run: Path, returncode: int, stderr: str) -> int:
 
 
 def test_ctrl_c_to_the_process_group_with_subprocess_workers(tmp_path: Path) -> None:
-    config = tiny_config(total_timesteps=100_000, eval_freq=64, checkpoint_freq=64, n_eval_episodes=2,
-                         extra_env="  vec_env: subproc\n  normalize: true\n")
+    config = tiny_config(
+        total_timesteps=100_000,
+        eval_freq=64,
+        checkpoint_freq=64,
+        n_eval_episodes=2,
+        extra_env="  vec_env: subproc\n  normalize: true\n",
+    )
     (tmp_path / "sub.yaml").write_text(config)
     process = start_cli("train", "sub.yaml", "--run-name", "r", cwd=tmp_path)
     run = tmp_path / "runs" / "sub" / "r"
@@ -92,8 +97,9 @@ def test_ctrl_c_to_the_process_group_with_subprocess_workers(tmp_path: Path) -> 
 
 def test_sigterm_then_resume_finishes_the_budget(tmp_path: Path) -> None:
     budget = 500  # not a whole number of rollouts: the run ends at the next rollout boundary (512)
-    (tmp_path / "term.yaml").write_text(tiny_config(total_timesteps=budget, eval_freq=64, checkpoint_freq=64,
-                                                    n_eval_episodes=2))
+    (tmp_path / "term.yaml").write_text(
+        tiny_config(total_timesteps=budget, eval_freq=64, checkpoint_freq=64, n_eval_episodes=2)
+    )
     process = start_cli("train", "term.yaml", "--run-name", "r", cwd=tmp_path)
     run = tmp_path / "runs" / "term" / "r"
     wait_for(lambda: bool(_checkpoints(run)), process)

@@ -97,8 +97,11 @@ def test_pickled_fields_are_ignored(trained: Path, tmp_path: Path, marker: Path,
     """Malicious data fields and pytorch_variables/optimizer entries: ignored, the command works."""
     run = _copy(trained, tmp_path)
     model = run / "model.zip"
-    evil = {"data": _evil_data(model, marker), "pytorch_variables.pth": _evil_pth(marker),
-            "policy.optimizer.pth": _evil_pth(marker)}
+    evil = {
+        "data": _evil_data(model, marker),
+        "pytorch_variables.pth": _evil_pth(marker),
+        "policy.optimizer.pth": _evil_pth(marker),
+    }
     _rewrite_zip(trained / "model.zip", model, evil)
     extra = {"evaluate": ["--episodes", "2"], "inspect": ["--json"], "export": ["--out", tmp_path / "p.pt"]}
     done = run_cli(command, run, *extra[command], cwd=tmp_path)
@@ -136,8 +139,11 @@ def test_resume_reads_no_pickle(trained: Path, tmp_path: Path, marker: Path) -> 
     summary = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
     checkpoint = sorted((run / "checkpoints").glob("*.zip"))[-1]
-    evil = {"data": _evil_data(checkpoint, marker), "pytorch_variables.pth": _evil_pth(marker),
-            "policy.optimizer.pth": _evil_pth(marker)}
+    evil = {
+        "data": _evil_data(checkpoint, marker),
+        "pytorch_variables.pth": _evil_pth(marker),
+        "policy.optimizer.pth": _evil_pth(marker),
+    }
     _rewrite_zip(sorted((trained / "checkpoints").glob("*.zip"))[-1], checkpoint, evil)
     done = run_cli("train", "--resume", run, cwd=tmp_path)
     assert_one_error(done.returncode, done.stderr, "cannot read policy.optimizer.pth safely")
