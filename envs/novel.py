@@ -37,6 +37,14 @@ def _hide(
     return out
 
 
+def _warn_no_render_mode() -> None:
+    """Gymnasium's warning for ``render()`` without a render mode (what CartPoleEnv and PendulumEnv do)."""
+    gym.logger.warn(
+        "You are calling render method without specifying any render mode. "
+        'You can specify the render_mode at initialization, e.g. render_mode="rgb_array"'
+    )
+
+
 class CartPoleNoVelEnv(CartPoleEnv):
     """
     ## Description
@@ -164,11 +172,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
     def render(self) -> Any:
         if self.render_mode is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'You can specify the render_mode at initialization, e.g. render_mode="rgb_array"'
-            )
-            return None
+            return _warn_no_render_mode()
         if self.state is None:
             return None
         x, _, theta, _ = (float(v) for v in self.state)
@@ -291,11 +295,7 @@ class PendulumNoVelEnv(PendulumEnv):
 
     def render(self) -> Any:
         if self.render_mode is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'You can specify the render_mode at initialization, e.g. render_mode="rgb_array"'
-            )
-            return None
+            return _warn_no_render_mode()
         theta = float(self.state[0])
         torque = 0.0 if self.last_u is None else float(self.last_u)
         if self.render_mode == "ansi":

@@ -102,41 +102,38 @@ class _TorchRollout:
         )
 
 
-class FastRecurrentRolloutBuffer(RecurrentRolloutBuffer):
-    """:class:`RecurrentRolloutBuffer` that pads each minibatch with one gather per field."""
+class _PadOncePerRollout:
+    """Mixin for the recurrent buffers: tensors built once per rollout, one gather per field per minibatch."""
 
     _rollout: _TorchRollout | None = None
+    episode_starts: np.ndarray
 
     def reset(self) -> None:
-        super().reset()
+        super().reset()  # type: ignore[misc]
         self._rollout = None
+
+    def _padded_fields(self, batch_inds: np.ndarray, env_change: np.ndarray) -> dict[str, Any]:
+        if self._rollout is None:
+            self._rollout = _TorchRollout(self)  # type: ignore[arg-type]
+        index, start_index = padding_index(
+            self.episode_starts, env_change, batch_inds, self._rollout.pad_index
+        )
+        return self._rollout.sample(index, start_index)
+
+
+class FastRecurrentRolloutBuffer(_PadOncePerRollout, RecurrentRolloutBuffer):
+    """:class:`RecurrentRolloutBuffer` that pads each minibatch with one gather per field."""
 
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
     ) -> RecurrentRolloutBufferSamples:
-        if self._rollout is None:
-            self._rollout = _TorchRollout(self)
-        index, start_index = padding_index(
-            self.episode_starts, env_change, batch_inds, self._rollout.pad_index
-        )
-        return RecurrentRolloutBufferSamples(**self._rollout.sample(index, start_index))
+        return RecurrentRolloutBufferSamples(**self._padded_fields(batch_inds, env_change))
 
 
-class FastRecurrentDictRolloutBuffer(RecurrentDictRolloutBuffer):
+class FastRecurrentDictRolloutBuffer(_PadOncePerRollout, RecurrentDictRolloutBuffer):
     """:class:`RecurrentDictRolloutBuffer` that pads each minibatch with one gather per field."""
-
-    _rollout: _TorchRollout | None = None
-
-    def reset(self) -> None:
-        super().reset()
-        self._rollout = None
 
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
     ) -> RecurrentDictRolloutBufferSamples:
-        if self._rollout is None:
-            self._rollout = _TorchRollout(self)
-        index, start_index = padding_index(
-            self.episode_starts, env_change, batch_inds, self._rollout.pad_index
-        )
-        return RecurrentDictRolloutBufferSamples(**self._rollout.sample(index, start_index))
+        return RecurrentDictRolloutBufferSamples(**self._padded_fields(batch_inds, env_change))
