@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("recurrent-rl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout closed by the reader (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception:  # an internal error: one line here, the traceback in a file
         with tempfile.NamedTemporaryFile("w", prefix="recurrent-rl-", suffix=".log", delete=False) as log:
             traceback.print_exc(file=log)

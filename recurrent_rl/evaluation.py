@@ -100,6 +100,8 @@ def evaluate(
     counts = np.zeros(n_envs, dtype=int)
     result = EvalResult()
     observations = env.reset()
+    if on_step is not None:
+        on_step()  # the first frame of the first episode (later episodes start inside step's auto-reset)
     state: tuple[np.ndarray, ...] | None = None
     episode_starts = np.ones(n_envs, dtype=bool)
     while (counts < targets).any():
