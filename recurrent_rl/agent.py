@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -17,6 +14,7 @@ from stable_baselines3.common.preprocessing import is_image_space, is_image_spac
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 from torch import nn
 
+from recurrent_rl import model_file
 from recurrent_rl.config import Config, LinearSchedule
 from recurrent_rl.errors import UserError
 from recurrent_rl.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE
@@ -154,22 +152,7 @@ def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
 
 def load_policy_weights(policy: BasePolicy, model_zip: Path) -> None:
     """Load ``policy.pth`` from an SB3 model.zip with ``weights_only=True``: no pickle is executed."""
-    try:
-        with zipfile.ZipFile(model_zip) as archive:
-            if "policy.pth" not in archive.namelist():
-                raise UserError(f"{model_zip}: not a Stable-Baselines3 model (no policy.pth inside)")
-            raw = archive.read("policy.pth")
-    except FileNotFoundError:
-        raise UserError(f"{model_zip}: model file not found") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise UserError(f"{model_zip}: not a valid model file, truncated or corrupt ({error})") from None
-    try:
-        state = torch.load(io.BytesIO(raw), map_location=policy.device, weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt or unsafe payloads
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"{model_zip}: cannot read the policy weights safely ({first})") from None
-    if not isinstance(state, dict):
-        raise UserError(f"{model_zip}: policy.pth does not hold a state dict")
+    state = model_file.read_tensors(model_zip, "policy.pth", policy.device)
     try:
         policy.load_state_dict(state, strict=True)
     except RuntimeError as error:

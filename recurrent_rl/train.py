@@ -38,9 +38,8 @@ from recurrent_rl.callbacks import (
 )
 from recurrent_rl.config import Config, LinearSchedule
 from recurrent_rl.config_loader import LoadedConfig, load_config
-from recurrent_rl.environment import check_env_config, find_vec_normalize, make_vec_env, sync_normalization
+from recurrent_rl.environment import check_env_config, find_vec_normalize, make_vec_env
 from recurrent_rl.errors import UserError
-from recurrent_rl.evaluation import evaluate
 from recurrent_rl.normalization import load_normalization, save_normalization
 from recurrent_rl.run_logger import run_logger
 
@@ -244,8 +243,7 @@ def _learn_and_finish(
     final_eval = None
     if status in ("completed", "stopped_early"):
         try:
-            synced = _synced(eval_env, env)
-            final = evaluate(model, synced, train_cfg.n_eval_episodes, train_cfg.eval_deterministic)
+            final = evaluation.run_evaluation()
         except KeyboardInterrupt:  # the model is saved: the run is complete without its final evaluation
             message = "the final evaluation was interrupted"
         else:
@@ -313,11 +311,6 @@ def close_env(env: VecEnv) -> None:
             remote.close()
         layer.waiting, layer.closed = False, True
     env.close()
-
-
-def _synced(eval_env: VecEnv, env: VecEnv) -> VecEnv:
-    sync_normalization(env, eval_env)
-    return eval_env
 
 
 def hparams(cfg: Config) -> dict[str, float | int | str | bool]:
