@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib
-import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,43 +50,46 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, in_subprocess: bool
         # Ctrl-C goes to the whole process group: let the main process handle it and close the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     import_env_module(cfg)
+    return Monitor(_wrap(cfg, _make_base(cfg, render_mode)))
+
+
+def _make_base(cfg: EnvConfig, render_mode: str | None) -> gym.Env:
+    """``gym.make`` with the config's id, kwargs and time limit."""
     kwargs = dict(cfg.kwargs)
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if cfg.max_episode_steps is not None:
         kwargs["max_episode_steps"] = cfg.max_episode_steps
-    env = gym.make(cfg.id, **kwargs)
-    if cfg.wrappers:
-        from envs.wrappers import apply_wrappers
+    return gym.make(cfg.id, **kwargs)
 
-        env = apply_wrappers(env, [(spec.name, dict(spec.kwargs)) for spec in cfg.wrappers])
-    return Monitor(env)
+
+def _wrap(cfg: EnvConfig, env: gym.Env) -> gym.Env:
+    """The config's POMDP wrappers around ``env``, innermost first."""
+    if not cfg.wrappers:
+        return env
+    from envs.wrappers import apply_wrappers
+
+    return apply_wrappers(env, [(spec.name, dict(spec.kwargs)) for spec in cfg.wrappers])
 
 
 def check_env_config(cfg: EnvConfig) -> tuple[gym.Space, gym.Space]:
     """Build one env to check id, kwargs and wrappers before anything is written; return its spaces."""
     import_env_module(cfg)
     check_env_id(cfg.id)
+    errors = (TypeError, ValueError, gym.error.Error)
     try:
-        env = make_env(cfg)
-    except UserError:
-        raise
-    except (TypeError, ValueError, gym.error.Error) as error:
-        where = "env.wrappers" if _raised_by_wrapper(error) else "env.kwargs"
-        raise UserError(f"{where}: {cfg.id}: {error}") from None
+        env = _make_base(cfg, render_mode=None)
+    except errors as error:
+        raise UserError(f"env.kwargs: {cfg.id}: {error}") from None
+    try:
+        env = _wrap(cfg, env)
+    except errors as error:
+        env.close()
+        raise UserError(f"env.wrappers: {cfg.id}: {error}") from None
     try:
         return env.observation_space, env.action_space
     finally:
         env.close()
-
-
-def _raised_by_wrapper(error: BaseException) -> bool:
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(os.path.join("envs", "wrappers.py")):
-            return True
-        tb = tb.tb_next
-    return False
 
 
 @dataclass(frozen=True)
