@@ -43,7 +43,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recurrent_rl.fast_ppo import FastRecurrentPPO  # noqa: E402
+from recurrent_rl.algo.fast_ppo import FastRecurrentPPO  # noqa: E402
 
 N_ENVS = 8
 GAMMA = 0.98

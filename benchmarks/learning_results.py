@@ -19,9 +19,10 @@ from pathlib import Path
 
 import torch
 
-from recurrent_rl.config_loader import load_config
-from recurrent_rl.playback import evaluate_saved
-from recurrent_rl.train import train
+from recurrent_rl.artifacts.saved_run import locate
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.evaluation.saved import evaluate_saved
+from recurrent_rl.training.train import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -32,7 +33,7 @@ def run(name: str, seed: int, runs_dir: Path, episodes: int) -> dict[str, object
     outcome = train(loaded, command=f"benchmarks/learning_results.py {name} --seeds {seed}")
     elapsed = time.perf_counter() - started
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
-    result = evaluate_saved(outcome.run_dir, episodes=episodes)
+    result = evaluate_saved(locate(outcome.run_dir), episodes=episodes)
     return {
         "config": name,
         "env": loaded.config.env.id,

@@ -1,4 +1,6 @@
-"""The one exception type for bad input: the CLI prints its message on one line and exits 2."""
+"""Bad input and exit statuses: the CLI prints a UserError's message on one line and exits 2."""
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UserError(Exception):

@@ -10,5 +10,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c constraints.txt "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,all]"
 .venv/bin/python -c "import torch, sb3_contrib, gymnasium, recurrent_rl, envs; print('installed: torch', torch.__version__)"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from recurrent_rl.agent import build_policy, load_policy_weights
-from recurrent_rl.config_loader import load_config
-from recurrent_rl.environment import check_env_config
+from recurrent_rl.algo.build import build_policy, load_policy_weights
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.vecenv.build import check_env_config
 from tests.core.cli_helpers import files_under, run_cli, start_cli, tiny_config
 
 BUDGET = 2048

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from recurrent_rl.config_loader import load_config
+from recurrent_rl.config.loader import load_config
 from tests.core.cli_helpers import TINY_TMAZE, run_cli
 
 
@@ -57,27 +57,32 @@ def test_run_folder_holds_every_artifact(trained_run: Path) -> None:
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert summary["total_timesteps"] >= 256 and summary["wall_time_s"] > 0 and summary["fps"] > 0
-    for key in ("final_eval", "best_eval"):
-        assert set(summary[key]) == {"mean_return", "std_return", "success_rate", "n_episodes"}
-        assert 0.0 <= summary[key]["success_rate"] <= 1.0
     history = json.loads((trained_run / "evaluations.json").read_text())
+    for record in (summary["final_eval"], summary["best_eval"], *history):  # one evaluation record shape
+        assert set(record) == EVAL_RECORD_KEYS, record
+        assert 0.0 <= record["success_rate"] <= 1.0
+    assert summary["final_eval"]["timesteps"] == summary["total_timesteps"]
     assert [entry["timesteps"] for entry in history] == sorted(entry["timesteps"] for entry in history)
     assert len(history) >= 2
+
+
+EVAL_RECORD_KEYS = {
+    "timesteps",
+    "mean_return",
+    "std_return",
+    "success_rate",
+    "success_ci95",
+    "mean_length",
+    "n_episodes",
+}
 
 
 def test_evaluate_json(trained_run: Path) -> None:
     done = run_cli("evaluate", trained_run, "--episodes", "6", "--json", cwd=trained_run)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {
-        "mean_return",
-        "std_return",
-        "success_rate",
-        "success_ci95",
-        "mean_length",
-        "n_episodes",
-    }
-    assert report["n_episodes"] == 6
+    assert set(report) == EVAL_RECORD_KEYS
+    assert report["n_episodes"] == 6 and report["timesteps"] == 256  # the model's training steps
     low, high = report["success_ci95"]
     assert 0.0 <= low <= report["success_rate"] <= high <= 1.0
 

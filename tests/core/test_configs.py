@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from recurrent_rl.agent import build_model, check_spaces
-from recurrent_rl.config_loader import load_config
-from recurrent_rl.environment import check_env_config, make_vec_env
+from recurrent_rl.algo.build import build_model, check_spaces
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.vecenv.build import build_vec_env, check_env_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -35,7 +35,7 @@ def test_config_loads_and_builds(path: Path) -> None:
     cfg = load_config(path).config
     observation_space, action_space = check_env_config(cfg.env)
     check_spaces(cfg, observation_space, action_space)
-    env = make_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=0, training=True)
+    env = build_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=0, training=True)
     try:
         model = build_model(cfg, env)
         assert model.n_steps == cfg.algo.n_steps

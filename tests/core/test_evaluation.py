@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl.evaluation import EvalResult, evaluate
+from recurrent_rl.evaluation.episodes import EvalResult, evaluate
 
 
 class CountingEnv(gym.Env[np.ndarray, np.int64]):

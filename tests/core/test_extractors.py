@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import gymnasium as gym
@@ -12,12 +13,12 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import NatureCNN
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl import config as config_module
-from recurrent_rl.agent import build_model, build_policy, check_spaces, policy_kwargs
-from recurrent_rl.config_loader import load_config
+from recurrent_rl.algo.build import build_model, build_policy, check_spaces, policy_kwargs
+from recurrent_rl.algo.extractors import FEATURE_EXTRACTORS, SmallCNN
+from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.config.schema import FeatureExtractorName
 from recurrent_rl.errors import UserError
-from recurrent_rl.extractors import FEATURE_EXTRACTORS, SmallCNN
-from recurrent_rl.fast_ppo import FastRecurrentPPO
 
 PIXEL_MAZE = """\
 env:
@@ -44,7 +45,7 @@ def _load(tmp_path: Path, text: str, *overrides: str):
 
 
 def test_config_names_match_the_table() -> None:
-    assert set(config_module.FEATURE_EXTRACTORS) == set(FEATURE_EXTRACTORS)
+    assert set(typing.get_args(FeatureExtractorName)) == set(FEATURE_EXTRACTORS)
 
 
 def test_small_cnn_shapes_and_scaling() -> None:

@@ -16,10 +16,10 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl import fast_policy
-from recurrent_rl.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
-from recurrent_rl.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
-from recurrent_rl.fast_ppo import FastRecurrentPPO
+from recurrent_rl.algo import fast_policy
+from recurrent_rl.algo.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
+from recurrent_rl.algo.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
+from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
 
 TOL = 1e-5
 

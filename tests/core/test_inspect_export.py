@@ -69,18 +69,16 @@ def test_inspect_a_lone_model_file(runs: dict[str, Path], tmp_path: Path) -> Non
 
 def _episodes_agree(run: Path, module_path: Path, n_envs: int = 3, steps: int = 60) -> int:
     """Play with SB3's policy.predict and the exported module side by side; return the steps compared."""
-    from recurrent_rl.agent import build_policy, load_policy_weights
-    from recurrent_rl.config_loader import load_config
-    from recurrent_rl.environment import find_vec_normalize, make_vec_env
-    from recurrent_rl.normalization import load_normalization
+    from recurrent_rl.artifacts.saved_run import locate, restore
 
-    cfg = load_config(run / "config.yaml").config
-    env = make_vec_env(cfg.env, cfg.algo, n_envs=n_envs, seed=123, training=False, vec_env="dummy")
+    with restore(locate(run), n_envs=n_envs, seed=123) as restored:
+        return _compare(restored.env, restored.policy, module_path, n_envs, steps)
+
+
+def _compare(env, policy, module_path: Path, n_envs: int, steps: int) -> int:
+    from recurrent_rl.vecenv.normalization import find_vec_normalize
+
     vec_normalize = find_vec_normalize(env)
-    if vec_normalize is not None:
-        load_normalization(vec_normalize, run / "vecnormalize.npz")
-    policy = build_policy(cfg, env.observation_space, env.action_space)
-    load_policy_weights(policy, run / "model.zip")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates TorchScript loading
         module = torch.jit.load(str(module_path))
@@ -101,7 +99,6 @@ def _episodes_agree(run: Path, module_path: Path, n_envs: int = 3, steps: int = 
         obs, _, dones, _ = env.step(expected)
         starts = dones.astype(bool)
         episodes += int(dones.sum())
-    env.close()
     assert episodes >= n_envs, "the comparison should span episode boundaries (state resets)"
     return steps
 

@@ -5,6 +5,7 @@ Every run is a ``recurrent-rl`` subprocess in its own session, signalled once tr
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -181,3 +182,7 @@ def test_sigkill_then_resume_continues_the_learning_curve(tmp_path: Path) -> Non
     saved = [int(path.name[6:18]) for path in _checkpoints(run)]
     assert saved == sorted(set(saved)) and all(step % 512 == 0 for step in saved)
     assert min(_scalar_steps(run, "eval/mean_return")) == 512
+    with open(run / "tb" / "progress.csv", newline="") as handle:  # no rows from after the checkpoint
+        logged = [float(row["time/total_timesteps"] or "nan") for row in csv.DictReader(handle)]
+    assert not any(math.isnan(step) for step in logged), "every row names its timestep"
+    assert logged == sorted(logged) and logged[-1] == 8064 and len(logged) > 16, logged

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from recurrent_rl.config_loader import load_config
-from recurrent_rl.playback import evaluate_saved
-from recurrent_rl.train import train
+from recurrent_rl.artifacts.saved_run import locate
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.evaluation.saved import evaluate_saved
+from recurrent_rl.training.train import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SHORT_TMAZE = ["env.kwargs.corridor_length=5", "train.seed=0", "train.eval_freq=5000"]
@@ -27,14 +28,14 @@ def test_lstm_agent_solves_a_short_tmaze(tmp_path: Path) -> None:
     run_dir, summary = _train("tmaze.yaml", tmp_path, *SHORT_TMAZE, "train.total_timesteps=80000")
     assert summary["final_eval"]["success_rate"] >= 0.9, summary
     # Evaluated again from the saved files, with the hidden state reset between 200 fresh episodes.
-    assert evaluate_saved(run_dir, episodes=200).success_rate >= 0.9
+    assert evaluate_saved(locate(run_dir), episodes=200).success_rate >= 0.9
 
 
 @pytest.mark.parametrize("config", ["tmaze_ppo.yaml", "tmaze_framestack.yaml"])
 def test_memoryless_baselines_stay_at_chance(tmp_path: Path, config: str) -> None:
     run_dir, summary = _train(config, tmp_path, *SHORT_TMAZE, "train.total_timesteps=30000")
     assert summary["final_eval"]["success_rate"] <= 0.6, summary
-    assert evaluate_saved(run_dir, episodes=200).success_rate <= 0.6
+    assert evaluate_saved(locate(run_dir), episodes=200).success_rate <= 0.6
 
 
 @pytest.mark.slow
@@ -43,4 +44,4 @@ def test_default_config_solves_tmaze(tmp_path: Path, seed: int) -> None:
     """What the README's first command does: configs/tmaze.yaml as shipped reaches >= 95% success."""
     run_dir, summary = _train("tmaze.yaml", tmp_path, f"train.seed={seed}")
     assert summary["status"] == "stopped_early", summary
-    assert evaluate_saved(run_dir, episodes=200).success_rate >= 0.95
+    assert evaluate_saved(locate(run_dir), episodes=200).success_rate >= 0.95

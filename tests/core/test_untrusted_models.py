@@ -121,16 +121,35 @@ def test_malicious_weights_are_refused(trained: Path, tmp_path: Path, marker: Pa
     assert not marker.exists() and not (tmp_path / "p.pt").exists()
 
 
+@pytest.mark.parametrize("where", ["entry", "file"])
 @pytest.mark.parametrize("command", ["evaluate", "export"])
-def test_pickled_statistics_are_refused(trained: Path, tmp_path: Path, marker: Path, command: str) -> None:
+def test_pickled_statistics_are_refused(
+    trained: Path, tmp_path: Path, marker: Path, command: str, where: str
+) -> None:
+    """Statistics with an object array, inside the model zip or (a run saved before the entry) beside it."""
     run = _copy(trained, tmp_path)
     arrays = dict(np.load(trained / "vecnormalize.npz"))
     arrays["obs/mean"] = np.array([_Touch(marker)], dtype=object)
-    np.savez(run / "vecnormalize.npz", **arrays)  # an object array: only loadable with allow_pickle
+    evil = io.BytesIO()
+    np.savez(evil, **arrays)  # an object array: only loadable with allow_pickle
+    (run / "vecnormalize.npz").write_bytes(evil.getvalue())
+    with zipfile.ZipFile(trained / "model.zip") as archive:
+        assert "vecnormalize.npz" in archive.namelist()  # a model carries its own statistics
+    if where == "entry":
+        _rewrite_zip(trained / "model.zip", run / "model.zip", {"vecnormalize.npz": evil.getvalue()})
+    else:
+        _drop_entry(trained / "model.zip", run / "model.zip", "vecnormalize.npz")
     extra = {"evaluate": ["--episodes", "2"], "export": ["--out", tmp_path / "p.pt"]}
     done = run_cli(command, run, *extra[command], cwd=tmp_path)
     assert_one_error(done.returncode, done.stderr, "vecnormalize.npz: not a valid statistics file")
     assert not marker.exists()
+
+
+def _drop_entry(source: Path, target: Path, entry: str) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            if name != entry:
+                new.writestr(name, old.read(name))
 
 
 def test_resume_reads_no_pickle(trained: Path, tmp_path: Path, marker: Path) -> None:

@@ -1,9 +1,11 @@
-"""Build the agent a config describes, and load a saved policy's weights without unpickling anything."""
+"""Build the agent a config describes (algorithm, policy, their arguments), and load a saved policy's weights
+without unpickling anything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import gymnasium as gym
 from sb3_contrib import RecurrentPPO
@@ -14,12 +16,13 @@ from stable_baselines3.common.preprocessing import is_image_space, is_image_spac
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 from torch import nn
 
-from recurrent_rl import model_file
-from recurrent_rl.config import Config, LinearSchedule
+from recurrent_rl.algo.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE
+from recurrent_rl.artifacts import model_file
+from recurrent_rl.config.schema import ActivationName, Config, FeatureExtractorName, LinearSchedule
 from recurrent_rl.errors import UserError
-from recurrent_rl.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
+#: ``policy.activation`` value -> activation class.
+ACTIVATIONS: dict[ActivationName, type[nn.Module]] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "elu": nn.ELU,
@@ -29,13 +32,23 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+def check_registry(table: Iterable[Any], names: Any, what: str) -> None:
+    """A class table must cover exactly the names its config Literal accepts."""
+    if set(table) != set(get_args(names)):
+        raise RuntimeError(f"{what}: the classes {sorted(table)} do not match the config's {get_args(names)}")
+
+
+check_registry(ACTIVATIONS, ActivationName, "policy.activation")
+check_registry(FEATURE_EXTRACTORS, FeatureExtractorName, "policy.features_extractor")
+
+
 def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
     """PPO, our FastRecurrentPPO, or sb3-contrib's RecurrentPPO (``implementation: sb3``)."""
     if cfg.algo.name == "ppo":
         return PPO
     if cfg.algo.implementation == "sb3":
         return RecurrentPPO
-    from recurrent_rl.fast_ppo import FastRecurrentPPO
+    from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
 
     return FastRecurrentPPO
 

@@ -1,8 +1,12 @@
-"""Read a Stable-Baselines3 model.zip without unpickling anything.
+"""Read a Stable-Baselines3 model.zip without unpickling anything; write one whole, with its statistics.
 
 SB3's ``load`` unpickles the ``:serialized:`` fields of the ``data`` JSON entry and ``torch.load``s the
 ``.pth`` entries with pickle, so opening a stranger's model.zip with it can run their code. Here ``data``
 is parsed as JSON and only its plain fields are kept; tensors are read with ``weights_only=True``.
+
+A model saved with normalisation statistics carries them as one more entry, ``vecnormalize.npz`` (plain
+arrays), so a model and its statistics become visible in one rename and can never come from different
+steps. Stable-Baselines3's ``load`` ignores the entry.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recurrent_rl.artifacts.atomic import atomic_write_bytes
 from recurrent_rl.errors import UserError
 
 if TYPE_CHECKING:
@@ -20,6 +25,26 @@ if TYPE_CHECKING:
 
 MAX_DATA_BYTES = 64 * 1024 * 1024
 SERIALIZED = ":serialized:"
+STATISTICS_ENTRY = "vecnormalize.npz"
+
+
+def save_model(model: Any, path: Path, statistics: bytes | None = None) -> None:
+    """``model.save`` into memory, add ``statistics`` (an ``.npz``) as an entry, then one atomic write."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    if statistics is not None:
+        with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(STATISTICS_ENTRY, statistics)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def has_entry(model_zip: Path, name: str) -> bool:
+    """Whether ``model_zip`` holds entry ``name`` (False for a missing or damaged file)."""
+    try:
+        with zipfile.ZipFile(model_zip) as archive:
+            return name in archive.namelist()
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
 
 
 def read_entry(model_zip: Path, name: str, max_bytes: int | None = None) -> bytes:

@@ -1,8 +1,8 @@
 """``FastRecurrentPPO``: sb3-contrib's RecurrentPPO with the fast policies and rollout buffers.
 
 The algorithm (``collect_rollouts`` and the ``train`` maths) is sb3-contrib's; only the policy's LSTM
-pass and the minibatch padding are replaced (see :mod:`recurrent_rl.fast_policy` and
-:mod:`recurrent_rl.fast_buffer`). Models saved by it load with plain ``RecurrentPPO.load``.
+pass and the minibatch padding are replaced (see :mod:`recurrent_rl.algo.fast_policy` and
+:mod:`recurrent_rl.algo.fast_buffer`). Models saved by it load with plain ``RecurrentPPO.load``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from sb3_contrib.common.recurrent.policies import (
 from stable_baselines3.common.policies import BasePolicy
 from torch import nn
 
-from recurrent_rl.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
-from recurrent_rl.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
+from recurrent_rl.algo.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
+from recurrent_rl.algo.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
 
 # sb3-contrib policy class -> ours (MlpLstmPolicy is RecurrentActorCriticPolicy itself).
 FAST_POLICIES: dict[type[BasePolicy], type[BasePolicy]] = {
@@ -31,7 +31,7 @@ FAST_POLICIES: dict[type[BasePolicy], type[BasePolicy]] = {
 
 
 class FastRecurrentPPO(RecurrentPPO):
-    """RecurrentPPO using :mod:`recurrent_rl.fast_policy` policies and the one-gather rollout buffer.
+    """RecurrentPPO using :mod:`recurrent_rl.algo.fast_policy` policies and the one-gather rollout buffer.
 
     Same constructor, hyperparameters and training maths as :class:`sb3_contrib.RecurrentPPO`. Loading a
     model saved by plain RecurrentPPO gives it our policy (same parameters) and buffer.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recurrent_rl.artifacts.atomic import atomic_write_bytes
 from recurrent_rl.errors import UserError
-from recurrent_rl.run_folder import atomic_write_bytes
 
 MIN_SIDE = 240
 

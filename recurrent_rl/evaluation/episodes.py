@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
+from recurrent_rl.artifacts.records import EvalRecord
+
 
 class Predictor(Protocol):
     """What evaluation needs: SB3's ``predict`` (an algorithm or a policy)."""
@@ -63,23 +65,17 @@ class EvalResult:
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         return max(0.0, centre - half), min(1.0, centre + half)
 
-    def summary(self) -> dict[str, Any]:
-        """``{mean_return, std_return, success_rate, n_episodes}`` as stored in summary.json."""
-        return {
-            "mean_return": self.mean_return,
-            "std_return": self.std_return,
-            "success_rate": self.success_rate,
-            "n_episodes": self.n_episodes,
-        }
-
-    def report(self) -> dict[str, Any]:
-        """The full record printed by ``recurrent-rl evaluate --json``."""
-        ci = self.success_ci95
-        return {
-            **self.summary(),
-            "success_ci95": list(ci) if ci is not None else None,
-            "mean_length": self.mean_length,
-        }
+    def record(self, timesteps: int | None = None) -> EvalRecord:
+        """These episodes as the run records store them (see :mod:`recurrent_rl.artifacts.records`)."""
+        return EvalRecord(
+            timesteps=timesteps,
+            mean_return=self.mean_return,
+            std_return=self.std_return,
+            success_rate=self.success_rate,
+            success_ci95=self.success_ci95,
+            n_episodes=self.n_episodes,
+            mean_length=self.mean_length,
+        )
 
 
 def evaluate(

@@ -1,8 +1,8 @@
-"""Build the vector envs a config describes: id, kwargs, POMDP wrappers, normalisation, frame stack."""
+"""Build the vector env a config's ``env`` section describes: id, kwargs, POMDP wrappers, normalisation,
+frame stack. (The environments themselves are the top-level ``envs`` package.)"""
 
 from __future__ import annotations
 
-import copy
 import difflib
 import importlib
 import signal
@@ -14,7 +14,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
 
 import envs  # noqa: F401  (registers the RecurrentRL/ ids)
-from recurrent_rl.config import AlgoConfig, EnvConfig
+from recurrent_rl.config.schema import AlgoConfig, EnvConfig
 from recurrent_rl.errors import UserError
 
 
@@ -104,7 +104,7 @@ class _EnvFactory:
         return make_env(self.cfg, self.render_mode, self.in_subprocess)
 
 
-def make_vec_env(
+def build_vec_env(
     cfg: EnvConfig,
     algo: AlgoConfig,
     *,
@@ -139,25 +139,3 @@ def make_vec_env(
     if cfg.frame_stack is not None:
         venv = VecFrameStack(venv, n_stack=cfg.frame_stack)
     return venv
-
-
-def find_vec_normalize(venv: VecEnv) -> VecNormalize | None:
-    """The VecNormalize layer inside ``venv``, if any."""
-    layer: object = venv
-    while layer is not None:
-        if isinstance(layer, VecNormalize):
-            return layer
-        layer = getattr(layer, "venv", None)
-    return None
-
-
-def sync_normalization(source: VecEnv, target: VecEnv) -> None:
-    """Copy observation statistics from the training env to an evaluation env.
-
-    Unlike SB3's ``sync_envs_normalization`` this does not require both stacks to have the same layers
-    (SB3 adds VecTransposeImage to image training envs only).
-    """
-    source_norm, target_norm = find_vec_normalize(source), find_vec_normalize(target)
-    if source_norm is not None and target_norm is not None:
-        target_norm.obs_rms = copy.deepcopy(source_norm.obs_rms)
-        target_norm.ret_rms = copy.deepcopy(source_norm.ret_rms)

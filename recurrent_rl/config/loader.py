@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from recurrent_rl.config import Config, ConstraintError
+from recurrent_rl.config.schema import Config, ConstraintError
 from recurrent_rl.errors import UserError
 
 Key = tuple[str, ...]
@@ -32,6 +32,7 @@ _EXPECTED = {
     "net_arch": "a list of layer sizes such as [64, 64], or {pi: [64], vf: [64]}",
     "stop_at": "a mapping with success_rate and/or mean_return",
     "frame_stack": "null or an integer >= 1",
+    "keep_checkpoints": "null (keep all) or an integer >= 1",
 }
 
 

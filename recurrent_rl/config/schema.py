@@ -2,7 +2,10 @@
 
 Keys of ``algo`` are named exactly as the Stable-Baselines3 constructor arguments. Schedules are data
 (``{linear: [start, end]}``), never code. Loading, ``base:`` inheritance, ``--set`` overrides and error
-messages live in :mod:`recurrent_rl.config_loader`.
+messages live in :mod:`recurrent_rl.config.loader`.
+
+Names that select a class (activation, features extractor) are stated once, as the Literals below; the
+classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
-ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
-FEATURE_EXTRACTORS = ("nature_cnn", "small_cnn")  # classes: recurrent_rl.extractors.FEATURE_EXTRACTORS
+ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
+FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -141,10 +144,10 @@ class PolicyConfig(_Section):
     enable_critic_lstm: bool = True
     shared_lstm: bool = False
     net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = None
-    activation: Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"] = "tanh"
+    activation: ActivationName = "tanh"
     ortho_init: bool = True
     # Cnn* policies only: the image feature extractor and its output size (None: the extractor's default).
-    features_extractor: Literal["nature_cnn", "small_cnn"] = "nature_cnn"
+    features_extractor: FeatureExtractorName = "nature_cnn"
     features_dim: int | None = Field(None, ge=1, le=4096)
 
     @field_validator("type")
@@ -185,6 +188,7 @@ class TrainConfig(_Section):
     n_eval_episodes: int = Field(20, ge=1)
     eval_deterministic: bool = True
     checkpoint_freq: int = Field(50_000, ge=0)
+    keep_checkpoints: int | None = Field(5, ge=1)  # the newest N (and the best evaluation's); null: all
     stop_at: StopAt | None = None
     torch_threads: int = Field(1, ge=1, le=256)
     progress_bar: bool | None = None

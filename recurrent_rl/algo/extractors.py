@@ -18,6 +18,8 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
 from torch import nn
 
+from recurrent_rl.config.schema import FeatureExtractorName
+
 __all__ = ["FEATURE_EXTRACTORS", "MIN_IMAGE_SIDE", "SmallCNN"]
 
 
@@ -64,10 +66,10 @@ class SmallCNN(BaseFeaturesExtractor):
 
 
 #: ``policy.features_extractor`` value -> extractor class.
-FEATURE_EXTRACTORS: dict[str, type[BaseFeaturesExtractor]] = {
+FEATURE_EXTRACTORS: dict[FeatureExtractorName, type[BaseFeaturesExtractor]] = {
     "nature_cnn": NatureCNN,
     "small_cnn": SmallCNN,
 }
 
 #: Smallest image side (pixels) each extractor accepts.
-MIN_IMAGE_SIDE: dict[str, int] = {"nature_cnn": 36, "small_cnn": 8}
+MIN_IMAGE_SIDE: dict[FeatureExtractorName, int] = {"nature_cnn": 36, "small_cnn": 8}

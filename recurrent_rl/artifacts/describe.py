@@ -1,4 +1,4 @@
-"""``recurrent-rl inspect``: what a saved model is, read without running it and without unpickling anything.
+"""What a saved model is (``recurrent-rl inspect``), read without running it and without unpickling anything.
 
 The architecture comes from the weights themselves (``policy.pth`` read with ``weights_only=True``), the
 training figures from the plain fields of the zip's ``data`` JSON, the env and spaces from the run's config
@@ -13,10 +13,8 @@ from typing import Any
 
 import torch
 
-from recurrent_rl import model_file, run_folder
-from recurrent_rl.config import Config
-from recurrent_rl.config_loader import load_config
-from recurrent_rl.errors import UserError
+from recurrent_rl.artifacts import model_file, records, run_folder
+from recurrent_rl.artifacts.saved_run import SavedRun, restore, statistics_path
 
 ALGORITHMS = {("recurrent_ppo", "fast"): "FastRecurrentPPO", ("recurrent_ppo", "sb3"): "RecurrentPPO"}
 TRAINING_FIELDS = (
@@ -36,23 +34,20 @@ TRAINING_FIELDS = (
 SUMMARY_FIELDS = ("status", "message", "total_timesteps", "wall_time_s", "fps", "final_eval", "best_eval")
 
 
-def inspect_saved(target: Path) -> dict[str, Any]:
-    """Everything :func:`format_report` prints about ``RUN_DIR`` or ``MODEL_ZIP``, as plain data."""
-    run_dir, model = run_folder.find_model(target)
-    data = model_file.read_plain_data(model)
-    state = model_file.read_tensors(model, "policy.pth")
-    config_path = run_dir / run_folder.CONFIG
-    cfg = load_config(config_path).config if config_path.is_file() else None
+def describe_saved(saved: SavedRun) -> dict[str, Any]:
+    """Everything :func:`format_report` prints about a saved model, as plain data."""
+    data = model_file.read_plain_data(saved.model)
+    state = model_file.read_tensors(saved.model, "policy.pth")
     report: dict[str, Any] = {
-        "model": str(model),
-        "run_dir": str(run_dir) if cfg is not None else None,
+        "model": str(saved.model),
+        "run_dir": str(saved.run_dir) if saved.config is not None else None,
         "timesteps": model_file.timesteps(data),
         "training": {key.lstrip("_"): data[key] for key in TRAINING_FIELDS if _is_plain(data.get(key))},
-        "saved_with": model_file.read_system_info(model),
+        "saved_with": model_file.read_system_info(saved.model),
         "weights": describe_weights(state),
     }
-    report.update(_from_config(cfg, model, run_dir, state) if cfg is not None else _from_file(data))
-    report["run"] = _run_record(run_dir) if cfg is not None else None
+    report.update(_from_config(saved) if saved.config is not None else _from_file(data))
+    report["run"] = _run_record(saved.run_dir) if saved.config is not None else None
     return report
 
 
@@ -60,24 +55,18 @@ def _is_plain(value: Any) -> bool:
     return isinstance(value, bool | int | float | str)
 
 
-def _from_config(cfg: Config, model: Path, run_dir: Path, state: dict[str, Any]) -> dict[str, Any]:
+def _from_config(saved: SavedRun) -> dict[str, Any]:
     """Env, algorithm, policy and spaces as the run's config builds them; whether the weights fit."""
-    from recurrent_rl.agent import build_policy
-    from recurrent_rl.environment import check_env_config, make_vec_env
-
-    check_env_config(cfg.env)
-    env = make_vec_env(cfg.env, cfg.algo, n_envs=1, seed=0, training=False, vec_env="dummy")
-    try:
-        observation_space, action_space = env.observation_space, env.action_space
-    finally:
-        env.close()
-    policy = build_policy(cfg, observation_space, action_space)
-    try:
-        policy.load_state_dict(state, strict=True)
-        fits: bool | str = True
-    except RuntimeError as error:
-        fits = " ".join(line.strip() for line in str(error).splitlines()[:3])
-    normalization = run_folder.statistics_path(run_dir, model) if cfg.env.normalize is not None else None
+    cfg = saved.require_config()
+    with restore(saved, statistics=False, strict=False) as restored:
+        observation_space, action_space = restored.env.observation_space, restored.env.action_space
+        fits: bool | str = restored.weights_error or True
+    normalization = None
+    if cfg.env.normalize is not None:
+        inside = model_file.has_entry(saved.model, model_file.STATISTICS_ENTRY)
+        normalization = (
+            f"{saved.model}:{model_file.STATISTICS_ENTRY}" if inside else statistics_path(saved.model)
+        )
     return {
         "env": cfg.env.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         "algorithm": ALGORITHMS.get((cfg.algo.name, cfg.algo.implementation), "PPO"),
@@ -116,17 +105,13 @@ def _from_file(data: dict[str, Any]) -> dict[str, Any]:
 
 def _run_record(run_dir: Path) -> dict[str, Any] | None:
     """The run's summary.json figures (and whether a process is training it now), if the run has one."""
-    path = run_dir / run_folder.SUMMARY
-    if not path.is_file():
+    summary = records.read_summary(run_dir)
+    if summary is None:
         return None
-    summary = run_folder.read_json(path)
-    if not isinstance(summary, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    record = {key: summary.get(key) for key in SUMMARY_FIELDS}
+    record = summary.model_dump(mode="json", include=set(SUMMARY_FIELDS))
     if record["status"] == "running" and not run_folder.is_locked(run_dir):
         record["status"] = "running (no process holds the run: killed? continue with train --resume)"
-    history = run_dir / run_folder.EVALUATIONS
-    record["evaluations"] = len(run_folder.read_json(history)) if history.is_file() else 0
+    record["evaluations"] = len(records.read_history(run_dir))
     return record
 
 

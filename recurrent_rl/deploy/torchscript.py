@@ -27,12 +27,12 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import preprocess_obs
 from torch import nn
 
-from recurrent_rl import model_file, run_folder
-from recurrent_rl.agent import build_policy, load_policy_weights
-from recurrent_rl.environment import check_env_config, find_vec_normalize, make_vec_env
+from recurrent_rl.artifacts import model_file
+from recurrent_rl.artifacts.atomic import atomic_write_bytes, atomic_write_json
+from recurrent_rl.artifacts.run_folder import check_outputs
+from recurrent_rl.artifacts.saved_run import SavedRun, restore
 from recurrent_rl.errors import UserError
-from recurrent_rl.normalization import load_normalization
-from recurrent_rl.playback import locate
+from recurrent_rl.vecenv.normalization import find_vec_normalize
 
 FORMAT = "recurrent_rl.torchscript/1"
 
@@ -134,34 +134,21 @@ class PolicyModule(nn.Module):
         return self.head.action(self.head.features(obs))
 
 
-def export_policy(target: Path, out: Path, force: bool = False) -> dict[str, Any]:
-    """Write ``out`` (TorchScript) and its ``.json`` sidecar for the model of ``RUN_DIR``/``MODEL_ZIP``."""
+def export_policy(saved: SavedRun, out: Path, force: bool = False) -> dict[str, Any]:
+    """Write ``out`` (TorchScript) and its ``.json`` sidecar for the policy of ``saved``."""
     sidecar = out.with_suffix(".json")
     if out.suffix == ".json":
         raise UserError(f"export --out {out}: that is the sidecar's name; give the module one like policy.pt")
-    run_folder.check_outputs([out, sidecar], force)
-    saved = locate(target)
-    cfg = saved.config
+    check_outputs([out, sidecar], force)
+    cfg = saved.require_config()
     if cfg.env.frame_stack is not None:
         raise UserError("export: env.frame_stack is not supported (the module would have to stack frames)")
-    check_env_config(cfg.env)
-    env = make_vec_env(cfg.env, cfg.algo, n_envs=1, seed=0, training=False, vec_env="dummy")
-    try:
-        observation_space, action_space = env.observation_space, env.action_space
-        vec_normalize = find_vec_normalize(env)
-        normalization = None
-        if vec_normalize is not None:
-            load_normalization(vec_normalize, saved.normalization)
-        if vec_normalize is not None and vec_normalize.norm_obs:
-            rms: Any = vec_normalize.obs_rms
-            clip, epsilon = vec_normalize.clip_obs, vec_normalize.epsilon
-            normalization = ObsNormalization(rms.mean, rms.var, clip, epsilon)
-    finally:
-        env.close()
+    with restore(saved) as restored:
+        observation_space, action_space = restored.env.observation_space, restored.env.action_space
+        policy = restored.policy
+        normalization = obs_normalization(restored.env)
     if not isinstance(observation_space, gym.spaces.Box | gym.spaces.Discrete):
         raise UserError(f"export: observation space {observation_space} is not supported (Box, Discrete)")
-    policy = build_policy(cfg, observation_space, action_space)
-    load_policy_weights(policy, saved.model)
     recurrent = hasattr(policy, "lstm_actor")
     module_class = RecurrentPolicyModule if recurrent else PolicyModule
     module: nn.Module = module_class(policy, normalization, observation_space).eval().requires_grad_(False)
@@ -174,9 +161,18 @@ def export_policy(target: Path, out: Path, force: bool = False) -> dict[str, Any
         torch.jit.save(traced, buffer)
     spaces = (observation_space, action_space)
     description = _describe(cfg, saved.model, policy, spaces, normalization, out, recurrent)
-    run_folder.atomic_write_bytes(out, buffer.getvalue())
-    run_folder.atomic_write_json(sidecar, description)
+    atomic_write_bytes(out, buffer.getvalue())
+    atomic_write_json(sidecar, description)
     return description
+
+
+def obs_normalization(env: Any) -> ObsNormalization | None:
+    """The observation transform of ``env``'s VecNormalize layer (statistics loaded), if it has one."""
+    vec_normalize = find_vec_normalize(env)
+    if vec_normalize is None or not vec_normalize.norm_obs:
+        return None
+    rms: Any = vec_normalize.obs_rms
+    return ObsNormalization(rms.mean, rms.var, vec_normalize.clip_obs, vec_normalize.epsilon)
 
 
 def _example_inputs(

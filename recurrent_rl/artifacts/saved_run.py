@@ -1,0 +1,236 @@
+"""A saved run or model, found once and restored once: for evaluate, inspect, export and ``train --resume``.
+
+:func:`locate` resolves ``RUN_DIR`` or ``MODEL_ZIP`` to a :class:`SavedRun` (its model file, run folder and
+config); :func:`check_files` checks what can be checked before torch and SB3 are imported; :func:`restore`
+builds the env from the run's config, loads the normalisation statistics, builds the policy (or the whole
+algorithm, to resume) and loads the weights, all without unpickling anything.
+
+The model <-> statistics rule lives here alone: a model zip carries its statistics as an entry (written in
+the same rename as the model); runs saved before that pair ``model.zip`` with ``vecnormalize.npz``,
+``best_model.zip`` with ``best_vecnormalize.npz`` and ``checkpoints/X.zip`` with ``checkpoints/X.npz``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recurrent_rl.artifacts import model_file, records, run_folder
+from recurrent_rl.artifacts.statistics_file import parse_statistics, read_statistics
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.config.schema import Config
+from recurrent_rl.errors import UserError
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+    from stable_baselines3.common.policies import BasePolicy
+    from stable_baselines3.common.vec_env import VecEnv
+
+CHECKPOINT_NAME = re.compile(r"^model_(\d{12})_steps\.zip$")
+
+
+def checkpoint_name(timesteps: int) -> str:
+    """``model_<12-digit timesteps>_steps``: names sort by timesteps."""
+    return f"model_{timesteps:012d}_steps"
+
+
+def checkpoint_timesteps(path: Path) -> int:
+    match = CHECKPOINT_NAME.match(path.name)
+    if match is None:
+        raise ValueError(f"{path} is not a checkpoint name")
+    return int(match[1])
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoint zips, oldest first (temporary files of an interrupted write are not listed)."""
+    folder = run_dir / run_folder.CHECKPOINTS
+    found = [path for path in folder.glob("model_*_steps.zip") if CHECKPOINT_NAME.match(path.name)]
+    return sorted(found, key=lambda path: path.name)
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint with the most timesteps, or None."""
+    found = checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def statistics_path(model: Path) -> Path:
+    """The statistics file saved next to ``model`` (also inside it since the statistics entry exists)."""
+    if model.name == run_folder.MODEL:
+        return model.parent / run_folder.NORMALIZATION
+    if model.name == run_folder.BEST_MODEL:
+        return model.parent / run_folder.BEST_NORMALIZATION
+    return model.with_suffix(".npz")
+
+
+def read_model_statistics(model: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The statistics saved with ``model`` and where they came from (its own entry first, else the file)."""
+    if model_file.has_entry(model, model_file.STATISTICS_ENTRY):
+        source = f"{model}:{model_file.STATISTICS_ENTRY}"
+        return parse_statistics(model_file.read_entry(model, model_file.STATISTICS_ENTRY), source), source
+    path = statistics_path(model)
+    return read_statistics(path), str(path)
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A model file, the run folder it belongs to, and that run's config (None for a bare model file)."""
+
+    run_dir: Path
+    model: Path
+    config: Config | None
+
+    def require_config(self) -> Config:
+        if self.config is None:
+            raise UserError(
+                f"{self.model}: no {run_folder.CONFIG} in {self.run_dir}; this needs the model's run folder"
+            )
+        return self.config
+
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / run_folder.CONFIG
+
+
+def locate(target: Path, need_config: bool = True, model: Path | None = None) -> SavedRun:
+    """``RUN_DIR`` (its model.zip, else best_model.zip, else newest checkpoint) or ``MODEL_ZIP``."""
+    if model is not None:
+        run_dir = target
+    elif target.is_dir():
+        candidates = [target / run_folder.MODEL, target / run_folder.BEST_MODEL]
+        model = next((path for path in candidates if path.is_file()), newest_checkpoint(target))
+        if model is None:
+            raise UserError(f"{target}: no model in this run folder (model.zip, best_model.zip, checkpoint)")
+        run_dir = target
+    elif target.is_file():
+        model = target
+        in_checkpoints = target.parent.name == run_folder.CHECKPOINTS
+        run_dir = target.parent.parent if in_checkpoints else target.parent
+    else:
+        raise UserError(f"{target}: no such run folder or model file")
+    config_path = run_dir / run_folder.CONFIG
+    config = load_config(config_path).config if config_path.is_file() else None
+    saved = SavedRun(run_dir, model, config)
+    if need_config:
+        saved.require_config()
+    return saved
+
+
+def resumable(run_dir: Path) -> SavedRun:
+    """The run ``train --resume run_dir`` continues, at its newest checkpoint; a UserError if none."""
+    if not run_dir.is_dir():
+        raise UserError(f"--resume {run_dir}: no such run folder")
+    if not (run_dir / run_folder.CONFIG).is_file():
+        raise UserError(f"--resume {run_dir}: not a run folder (no {run_folder.CONFIG})")
+    if run_folder.is_locked(run_dir):
+        raise UserError(run_folder.BUSY.format(run_dir=run_dir))
+    check_unfinished(run_dir)
+    checkpoint = newest_checkpoint(run_dir)
+    if checkpoint is None:
+        folder = run_dir / run_folder.CHECKPOINTS
+        raise UserError(f"--resume {run_dir}: no checkpoint in {folder} to resume from")
+    return locate(run_dir, model=checkpoint)
+
+
+def check_unfinished(run_dir: Path) -> None:
+    """A UserError if the run already finished (a finished run is never resumed)."""
+    summary = records.read_summary(run_dir)
+    if summary is not None and summary.status in records.FINISHED:
+        raise UserError(f"--resume {run_dir}: the run already finished ({summary.status}); nothing to resume")
+
+
+def check_files(saved: SavedRun, resume: bool = False, statistics: bool = True) -> None:
+    """The model zip is intact and its tensors load safely; the statistics read. Imports torch, not SB3."""
+    model_file.check_model_zip(saved.model)
+    for entry in ("policy.pth", "policy.optimizer.pth") if resume else ("policy.pth",):
+        model_file.read_tensors(saved.model, entry)
+    if statistics and saved.config is not None and saved.config.env.normalize is not None:
+        read_model_statistics(saved.model)
+
+
+@dataclass
+class Restored:
+    """The env built from a run's config (statistics loaded), the policy (or algorithm) with its weights."""
+
+    env: VecEnv
+    policy: BasePolicy
+    model: OnPolicyAlgorithm | None = None
+    weights_error: str | None = None
+
+
+@contextmanager
+def restore(
+    saved: SavedRun,
+    *,
+    n_envs: int = 1,
+    seed: int = 0,
+    training: bool = False,
+    vec_env: str = "dummy",
+    render_mode: str | None = None,
+    resume: bool = False,
+    statistics: bool = True,
+    strict: bool = True,
+) -> Iterator[Restored]:
+    """Build env and policy from ``saved`` and load its weights; the env is closed when the block ends.
+
+    ``resume``: build the whole algorithm and load the optimizer state and timestep count too.
+    ``strict=False``: weights that do not fit are reported in ``weights_error`` instead of raised.
+    """
+    from recurrent_rl.algo.build import build_model, build_policy, load_policy_weights
+    from recurrent_rl.vecenv.build import build_vec_env, check_env_config
+    from recurrent_rl.vecenv.closing import close_vec_env
+    from recurrent_rl.vecenv.normalization import find_vec_normalize
+
+    cfg = saved.require_config()
+    check_env_config(cfg.env)
+    kind = vec_env if not training else cfg.env.vec_env
+    env = build_vec_env(
+        cfg.env, cfg.algo, n_envs=n_envs, seed=seed, training=training, vec_env=kind, render_mode=render_mode
+    )
+    try:
+        vec_normalize = find_vec_normalize(env)
+        if vec_normalize is not None and statistics:
+            from recurrent_rl.artifacts.statistics_file import apply_statistics
+
+            apply_statistics(vec_normalize, *read_model_statistics(saved.model))
+        model = build_model(cfg, env) if resume else None
+        policy = (
+            model.policy if model is not None else build_policy(cfg, env.observation_space, env.action_space)
+        )
+        weights_error = None
+        try:
+            load_policy_weights(policy, saved.model)
+        except UserError as error:
+            if strict:
+                raise
+            weights_error = str(error)
+        if model is not None:
+            _restore_training_state(model, saved.model, cfg.train.seed)
+        yield Restored(env, policy, model, weights_error)
+    finally:
+        close_vec_env(env)
+
+
+def _restore_training_state(model: Any, checkpoint: Path, seed: int) -> None:
+    """Optimizer state, timestep and update counts of ``checkpoint``; fresh, reproducible sampling."""
+    data = model_file.read_plain_data(checkpoint)
+    timesteps = model_file.timesteps(data)
+    if timesteps is None:
+        raise UserError(f"{checkpoint}: no timestep count (num_timesteps) in the checkpoint")
+    optimizer_state = model_file.read_tensors(checkpoint, "policy.optimizer.pth", model.device)
+    try:
+        model.policy.optimizer.load_state_dict(optimizer_state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise UserError(f"{checkpoint}: the optimizer state does not fit the policy ({error})") from None
+    model.num_timesteps = timesteps
+    n_updates = data.get("_n_updates")
+    if isinstance(n_updates, int):
+        model._n_updates = n_updates
+    # Fresh episodes and sampling noise for the continued part, reproducible from the checkpoint.
+    model.set_random_seed((seed + timesteps) % 2**31)

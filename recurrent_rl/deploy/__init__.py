@@ -1,0 +1,1 @@
+"""Deployment: the trained policy exported to run without this package."""
