@@ -1,18 +1,22 @@
-"""Speed of our FastRecurrentPPO against sb3-contrib's RecurrentPPO and memoryless PPO.
+"""Speed of our FastRecurrentPPO and batched envs against plain sb3-contrib RecurrentPPO, in one process.
 
-One process, one env and one set of hyperparameters for all three: rl-baselines3-zoo's CartPoleNoVel-v1
-settings (8 envs, n_steps 32, batch_size 256, n_epochs 20, gae_lambda 0.8, gamma 0.98, ent_coef 0, linear
-learning rate 1e-3 and clip range 0.2, ReLU, ortho_init False, net_arch pi [64] vf [64], VecNormalize;
-LSTM hidden size 64 with a separate critic LSTM), ``torch.set_num_threads(1)``::
+Two suites, each built from a shipped config exactly as ``recurrent-rl train`` builds it (same env, agent
+and seed), one torch thread:
 
-    python benchmarks/bench_recurrent_ppo.py [--timesteps 100000] [--seed 0] \
-        [--out benchmarks/results/recurrent_ppo.md] [--algos plain,fast,ppo]
+* ``cartpole``: ``configs/cartpole_novel.yaml`` (rl-baselines3-zoo's CartPoleNoVel settings: 8 envs, n_steps
+  32, batch 256, 20 epochs, LSTM 64 with a critic LSTM, VecNormalize), 100k steps, then 20 deterministic
+  evaluation episodes; memoryless PPO (``configs/cartpole_novel_ppo.yaml``) is the practical ceiling.
+* ``pixel``: ``configs/pixel_memory_maze.yaml`` (small CNN, shared LSTM), 8192 steps, no evaluation.
 
-Reports steps/s end to end, the time in ``collect_rollouts`` and in ``train`` (timed by wrapping both on
-the instance), process CPU time (less sensitive to other jobs on a shared machine than wall time), the
-mean return of 20 deterministic evaluation episodes after training, and the ratios. Writes a markdown
-table to ``--out`` and prints it. ``--timesteps 20000`` is a quick mode (early training has shorter
-episodes, hence more and shorter padded sequences, so speed-ups are smaller there).
+Variants: plain sb3-contrib (``algo.implementation: sb3``) on ``DummyVecEnv`` (what a plain sb3-contrib user
+runs), ours on ``DummyVecEnv`` (the algorithm's share), ours on the batched env (``env.vec_env: batched``,
+the default ``auto`` picks it), and PPO::
+
+    python benchmarks/bench_recurrent_ppo.py [--suites cartpole,pixel] [--cartpole-steps 100000]
+        [--pixel-steps 8192] [--seed 0] [--out benchmarks/results/recurrent_ppo.md]
+
+For each: steps/s, wall seconds in total, in ``collect_rollouts`` (and of that, in the env's ``step``), in
+``train``, process CPU seconds (steadier than wall time when other jobs share the machine) and the ratios.
 """
 
 from __future__ import annotations
@@ -27,132 +31,108 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
-import numpy as np
 import sb3_contrib
 import stable_baselines3
 import torch as th
-from sb3_contrib import RecurrentPPO
-from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.utils import LinearSchedule
-from stable_baselines3.common.vec_env import VecNormalize
-from torch import nn
+from stable_baselines3.common.vec_env import VecEnv
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from recurrent_rl.algo.fast_ppo import FastRecurrentPPO  # noqa: E402
+from recurrent_rl.algo.build import build_model  # noqa: E402
+from recurrent_rl.config.loader import load_config  # noqa: E402
+from recurrent_rl.vecenv.build import build_vec_env  # noqa: E402
+from recurrent_rl.vecenv.normalization import sync_normalization  # noqa: E402
 
-N_ENVS = 8
-GAMMA = 0.98
-HYPERPARAMS: dict[str, Any] = dict(
-    n_steps=32,
-    batch_size=256,
-    n_epochs=20,
-    gae_lambda=0.8,
-    gamma=GAMMA,
-    ent_coef=0.0,
-    learning_rate=LinearSchedule(1e-3, 0.0, 1.0),  # zoo's lin_1e-3: 1e-3 * progress_remaining
-    clip_range=LinearSchedule(0.2, 0.0, 1.0),
-)
-MLP_KWARGS: dict[str, Any] = dict(ortho_init=False, activation_fn=nn.ReLU, net_arch=dict(pi=[64], vf=[64]))
-LSTM_KWARGS: dict[str, Any] = dict(MLP_KWARGS, lstm_hidden_size=64, enable_critic_lstm=True)
-
-ALGOS: dict[str, tuple[str, Callable[..., BaseAlgorithm], str, dict[str, Any]]] = {
-    "plain": ("sb3-contrib RecurrentPPO", RecurrentPPO, "MlpLstmPolicy", LSTM_KWARGS),
-    "fast": ("FastRecurrentPPO (ours)", FastRecurrentPPO, "MlpLstmPolicy", LSTM_KWARGS),
-    "ppo": ("PPO (memoryless)", PPO, "MlpPolicy", MLP_KWARGS),
+PLAIN, FAST_DUMMY, FAST, PPO = "plain", "fast_dummy", "fast", "ppo"
+# key -> (label, overrides)
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    PLAIN: ("sb3-contrib RecurrentPPO, DummyVecEnv", ["algo.implementation=sb3", "env.vec_env=dummy"]),
+    FAST_DUMMY: ("FastRecurrentPPO, DummyVecEnv", ["env.vec_env=dummy"]),
+    FAST: ("FastRecurrentPPO, batched env (ours)", ["env.vec_env=batched"]),
+    PPO: ("PPO (memoryless), batched env", ["env.vec_env=batched"]),
 }
-
-
-class NoVelocity(gym.ObservationWrapper):
-    """CartPole-v1 with the cart and pole velocities (indices 1 and 3) zeroed, as the zoo's CartPoleNoVel."""
-
-    def observation(self, observation: np.ndarray) -> np.ndarray:
-        observation = observation.copy()
-        observation[[1, 3]] = 0.0
-        return observation
-
-
-def make_env(seed: int) -> VecNormalize:
-    vec_env = make_vec_env("CartPole-v1", n_envs=N_ENVS, seed=seed, wrapper_class=NoVelocity)
-    return VecNormalize(vec_env, gamma=GAMMA)
+# suite -> (config, PPO config or None, eval episodes)
+SUITES: dict[str, tuple[str, str | None, int]] = {
+    "cartpole": ("configs/cartpole_novel.yaml", "configs/cartpole_novel_ppo.yaml", 20),
+    "pixel": ("configs/pixel_memory_maze.yaml", None, 0),
+}
 
 
 @dataclass
 class Result:
-    name: str
+    label: str
+    timesteps: int
     seconds: float
     cpu_seconds: float
-    collect_seconds: float
-    train_seconds: float
-    timesteps: int
-    eval_mean: float
-    eval_std: float
+    collect: float
+    env: float
+    train: float
+    eval_return: str
 
     @property
-    def steps_per_second(self) -> float:
+    def fps(self) -> float:
         return self.timesteps / self.seconds
 
-    @property
-    def cpu_steps_per_second(self) -> float:
-        return self.timesteps / self.cpu_seconds
+
+def add_timer(owner: Any, name: str, seconds: dict[str, float], key: str) -> None:
+    """Wrap ``owner.name`` (on the instance); the wall seconds of its calls accumulate in ``seconds[key]``."""
+    method = getattr(owner, name)
+
+    def timed(*args: Any, _method: Callable[..., Any] = method, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return _method(*args, **kwargs)
+        finally:
+            seconds[key] += time.perf_counter() - start
+
+    setattr(owner, name, timed)
 
 
-def time_phases(model: BaseAlgorithm) -> dict[str, float]:
-    """Wrap ``collect_rollouts`` and ``train`` on the instance; the returned dict accumulates seconds."""
-    seconds = {"collect_rollouts": 0.0, "train": 0.0}
-    for name in seconds:
-        method = getattr(model, name)
-
-        def timed(*args: Any, _method: Callable[..., Any] = method, _name: str = name, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return _method(*args, **kwargs)
-            finally:
-                seconds[_name] += time.perf_counter() - start
-
-        setattr(model, name, timed)
-    return seconds
+def innermost(venv: VecEnv) -> VecEnv:
+    while hasattr(venv, "venv"):
+        venv = venv.venv
+    return venv
 
 
-def evaluate(model: BaseAlgorithm, train_env: VecNormalize, seed: int, episodes: int) -> tuple[float, float]:
-    """Mean and std return of deterministic episodes (LSTM states and episode starts passed along)."""
-    eval_env = VecNormalize(
-        make_vec_env("CartPole-v1", n_envs=1, seed=seed + 10_000, wrapper_class=NoVelocity),
-        training=False,
-        norm_reward=False,
-    )
-    eval_env.obs_rms = train_env.obs_rms
-    mean, std = evaluate_policy(model, eval_env, n_eval_episodes=episodes, deterministic=True)
-    return float(mean), float(std)
-
-
-def run(key: str, timesteps: int, seed: int, eval_episodes: int) -> Result:
-    name, algo, policy, policy_kwargs = ALGOS[key]
-    env = make_env(seed)
-    model = algo(policy, env, policy_kwargs=policy_kwargs, seed=seed, **HYPERPARAMS)
-    phases = time_phases(model)
+def run(config: str, variant: str, timesteps: int, seed: int, episodes: int) -> Result:
+    label, overrides = VARIANTS[variant]
+    cfg = load_config(ROOT / config, [*overrides, f"train.seed={seed}"]).config
+    env = build_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=seed, training=True)
+    model: BaseAlgorithm = build_model(cfg, env)
+    seconds = {"collect": 0.0, "train": 0.0, "env": 0.0}
+    add_timer(model, "collect_rollouts", seconds, "collect")
+    add_timer(model, "train", seconds, "train")
+    add_timer(innermost(model.get_env()), "step_wait", seconds, "env")  # type: ignore[arg-type]
     start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=timesteps)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    mean, std = evaluate(model, env, seed, eval_episodes)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    eval_return = "–"
+    if episodes:
+        eval_env = build_vec_env(
+            cfg.env, cfg.algo, n_envs=1, seed=seed + 10_000, training=False, vec_env="dummy"
+        )
+        sync_normalization(env, eval_env)
+        mean, std = evaluate_policy(model, eval_env, n_eval_episodes=episodes, deterministic=True)
+        eval_return = f"{mean:.1f} ± {std:.1f}"
+        eval_env.close()
+    env.close()
     result = Result(
-        name,
-        seconds,
-        cpu_seconds,
-        phases["collect_rollouts"],
-        phases["train"],
+        label,
         model.num_timesteps,
-        mean,
-        std,
+        wall,
+        cpu,
+        seconds["collect"],
+        seconds["env"],
+        seconds["train"],
+        eval_return,
     )
     print(
-        f"{name}: {result.steps_per_second:.0f} steps/s ({seconds:.1f} s, "
-        f"collect {result.collect_seconds:.1f} s, train {result.train_seconds:.1f} s), "
-        f"eval {mean:.1f} +- {std:.1f}",
+        f"{config} {label}: {result.fps:.0f} steps/s, {wall:.1f} s (CPU {cpu:.1f} s; "
+        f"collect {result.collect:.1f}, "
+        f"env {result.env:.1f}, train {result.train:.1f}), eval {eval_return}",
         flush=True,
     )
     return result
@@ -175,65 +155,89 @@ def load_average() -> str:
         return "n/a"
 
 
-def report(results: dict[str, Result], args: argparse.Namespace, load_before: str) -> str:
+def ratios(results: dict[str, Result]) -> list[str]:
+    lines = []
+    ours, plain = results.get(FAST), results.get(PLAIN)
+    if ours and plain:
+        lines.append(
+            f"- ours / sb3-contrib: **{ours.fps / plain.fps:.2f}x** steps/s end to end "
+            f"({plain.cpu_seconds / ours.cpu_seconds:.2f}x in CPU time); "
+            f"train() {plain.train / ours.train:.2f}x, "
+            f"collect_rollouts() {plain.collect / ours.collect:.2f}x, "
+            f"env step {plain.env / ours.env:.2f}x ({plain.env / plain.timesteps * 1e6:.1f} -> "
+            f"{ours.env / ours.timesteps * 1e6:.1f} µs per env-step)."
+        )
+    dummy = results.get(FAST_DUMMY)
+    if dummy and plain:
+        lines.append(
+            f"- the algorithm alone (both on DummyVecEnv): {dummy.fps / plain.fps:.2f}x steps/s "
+            f"({plain.cpu_seconds / dummy.cpu_seconds:.2f}x in CPU time)."
+        )
+    ppo = results.get(PPO)
+    if ours and ppo:
+        lines.append(
+            f"- memoryless PPO / ours: ours takes **{ppo.fps / ours.fps:.2f}x** the time of memoryless PPO "
+            f"({ours.cpu_seconds / ppo.cpu_seconds:.2f}x in CPU time); train() {ours.train / ppo.train:.2f}x."
+        )
+    return lines
+
+
+def report(tables: dict[str, dict[str, Result]], args: argparse.Namespace, load_before: str) -> str:
     lines = [
-        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO vs memoryless PPO",
+        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO (and batched envs) vs memoryless PPO",
         "",
-        "CartPoleNoVel (CartPole-v1, velocities zeroed), rl-baselines3-zoo settings, "
-        f"{args.timesteps} timesteps, seed {args.seed}, **torch.set_num_threads(1)** for all three, "
-        "one process.",
-        f"torch {th.__version__}, stable-baselines3 {stable_baselines3.__version__}, "
-        f"sb3-contrib {sb3_contrib.__version__}, Python {platform.python_version()}; {machine()}; "
-        f"load average (1/5/15 min) before {load_before}, after {load_average()}.",
-        "",
-        "| implementation | steps/s | total s | collect_rollouts s | train s | CPU s | CPU steps/s "
-        f"| eval return ({args.eval_episodes} det. episodes) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        f"One process, seed {args.seed}, **torch.set_num_threads(1)**; torch {th.__version__}, "
+        f"stable-baselines3 {stable_baselines3.__version__}, sb3-contrib {sb3_contrib.__version__}, "
+        f"Python {platform.python_version()}; "
+        f"{machine()}; load average (1/5/15 min) before {load_before}, after {load_average()}.",
     ]
-    for result in results.values():
-        lines.append(
-            f"| {result.name} | {result.steps_per_second:.0f} | {result.seconds:.1f} | "
-            f"{result.collect_seconds:.1f} | {result.train_seconds:.1f} | {result.cpu_seconds:.1f} | "
-            f"{result.cpu_steps_per_second:.0f} | {result.eval_mean:.1f} ± {result.eval_std:.1f} |"
-        )
-    fast = results.get("fast")
-    lines.append("")
-    if fast and "plain" in results:
-        plain = results["plain"]
-        lines.append(
-            f"- ours / sb3-contrib: **{fast.steps_per_second / plain.steps_per_second:.2f}x** steps/s "
-            f"end to end ({plain.cpu_seconds / fast.cpu_seconds:.2f}x in CPU time); train() "
-            f"{plain.train_seconds / fast.train_seconds:.2f}x, collect_rollouts() "
-            f"{plain.collect_seconds / fast.collect_seconds:.2f}x."
-        )
-    if fast and "ppo" in results:
-        ppo = results["ppo"]
-        lines.append(
-            f"- memoryless PPO / ours: ours takes **{ppo.steps_per_second / fast.steps_per_second:.2f}x** "
-            f"the time of memoryless PPO ({fast.cpu_seconds / ppo.cpu_seconds:.2f}x in CPU time); train() "
-            f"{fast.train_seconds / ppo.train_seconds:.2f}x, collect_rollouts() "
-            f"{fast.collect_seconds / ppo.collect_seconds:.2f}x."
-        )
+    for suite, results in tables.items():
+        config, _, episodes = SUITES[suite]
+        steps = next(iter(results.values())).timesteps
+        lines += [
+            "",
+            f"## `{config}`, {steps} steps",
+            "",
+            "| implementation | steps/s | total s | collect s | (env step s) | train s | CPU s "
+            f"| eval return ({episodes} det. episodes) |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in results.values():
+            lines.append(
+                f"| {r.label} | {r.fps:.0f} | {r.seconds:.1f} | {r.collect:.1f} | {r.env:.1f} | "
+                f"{r.train:.1f} | {r.cpu_seconds:.1f} | {r.eval_return} |"
+            )
+        lines += ["", *ratios(results)]
     lines.append(
         "- Wall-clock figures move with other jobs on the machine (see the load average); CPU s is this "
-        "process's CPU time, the steadier basis for comparing the three."
+        "process's CPU time, the steadier basis for comparing runs."
     )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--timesteps", type=int, default=100_000)
+    parser.add_argument("--suites", default="cartpole,pixel", help="comma-separated: cartpole, pixel")
+    parser.add_argument("--variants", default="plain,fast_dummy,fast,ppo", help="comma-separated subset")
+    parser.add_argument("--cartpole-steps", type=int, default=100_000)
+    parser.add_argument("--pixel-steps", type=int, default=8192)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--algos", default="plain,fast,ppo", help="comma-separated subset of plain,fast,ppo")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recurrent_ppo.md"))
     args = parser.parse_args()
 
     th.set_num_threads(1)
     load_before = load_average()
-    results = {key: run(key, args.timesteps, args.seed, args.eval_episodes) for key in args.algos.split(",")}
-    table = report(results, args, load_before)
+    tables: dict[str, dict[str, Result]] = {}
+    for suite in args.suites.split(","):
+        config, ppo_config, episodes = SUITES[suite]
+        steps = args.cartpole_steps if suite == "cartpole" else args.pixel_steps
+        tables[suite] = {}
+        for variant in args.variants.split(","):
+            if variant == PPO and ppo_config is None:
+                continue
+            source = ppo_config if variant == PPO and ppo_config else config
+            tables[suite][variant] = run(source, variant, steps, args.seed, episodes)
+    table = report(tables, args, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     print(table)

@@ -2,9 +2,11 @@
 
 Random actions (pre-sampled, so sampling is not timed), resets included, one process::
 
-    python benchmarks/env_speed.py [--steps N]
+    python benchmarks/env_speed.py [--steps N] [--vec N_ENVS]
 
-prints a markdown table. Environments whose module does not exist yet are listed as skipped.
+prints a markdown table. Environments whose module does not exist yet are listed as skipped. With ``--vec``,
+it compares instead, for every RecurrentRL/ env, a DummyVecEnv of ``N_ENVS`` Monitor-wrapped single envs with
+the batched env (``env.vec_env: batched``), in CPU µs per env-step (best of 5 blocks).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -60,10 +63,44 @@ def wrapped_cartpole(name: str, kwargs: dict[str, Any]) -> gym.Env[Any, Any]:
     return apply_wrappers(gym.make("CartPole-v1"), [(name, kwargs)])
 
 
+def vec_speed(env_id: str, kind: str, n_envs: int, steps: int) -> float:
+    """CPU µs per env-step of ``n_envs`` copies of ``env_id`` in a ``kind`` vector env (random actions)."""
+    from recurrent_rl.config.schema import AlgoConfig, EnvConfig
+    from recurrent_rl.vecenv.build import build_vec_env
+
+    venv = build_vec_env(
+        EnvConfig(id=env_id), AlgoConfig(), n_envs=n_envs, seed=0, training=True, vec_env=kind
+    )
+    venv.action_space.seed(0)
+    actions = [np.stack([venv.action_space.sample() for _ in range(n_envs)]) for _ in range(steps // n_envs)]
+    venv.reset()
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for action in actions:
+            venv.step(action)
+        best = min(best, time.process_time() - start)
+    venv.close()
+    return best / (len(actions) * n_envs) * 1e6
+
+
+def compare_vec(n_envs: int, steps: int) -> None:
+    print(f"DummyVecEnv vs batched env, {n_envs} envs, random actions, CPU µs per env-step (best of 5).\n")
+    print("| environment | DummyVecEnv | batched | speed-up |")
+    print("|---|---:|---:|---:|")
+    for env_id in sorted(i for i in gym.registry if i.startswith(f"{envs.NAMESPACE}/")):
+        dummy, batched = (vec_speed(env_id, kind, n_envs, steps) for kind in ("dummy", "batched"))
+        print(f"| {env_id} | {dummy:.1f} | {batched:.1f} | {dummy / batched:.1f}x |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000, help="steps per environment (default 20000)")
+    parser.add_argument("--vec", type=int, default=0, help="compare DummyVecEnv and batched envs of N copies")
     args = parser.parse_args(argv)
+    if args.vec:
+        compare_vec(args.vec, args.steps)
+        return
 
     rows: list[tuple[str, str, str, str]] = []
     env_ids = sorted(i for i in gym.registry if i.startswith(f"{envs.NAMESPACE}/"))

@@ -97,6 +97,17 @@ class SwitchingBanditEnv(Env[np.ndarray, np.int64]):
     ``info["better_arm_fraction"]`` on the final step, is the meaningful score (0.90 optimal,
     0.785 memoryless).
 
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`):
+
+    | Key          | Kind     | Value                                           | Visible |
+    |--------------|----------|-------------------------------------------------|---------|
+    | `better_arm` | discrete | the better arm for the next pull, 0 or 1        | never   |
+
+    It is the regime after the swap that may follow a pull, i.e. the one the next pull is paid by.
+
     ## Arguments
 
     ```python
@@ -115,6 +126,8 @@ class SwitchingBanditEnv(Env[np.ndarray, np.int64]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"better_arm": "discrete"}
 
     def __init__(
         self,
@@ -156,7 +169,13 @@ class SwitchingBanditEnv(Env[np.ndarray, np.int64]):
         self._on_better = 0
         self._total = 0.0
         self._last = None
-        return self._observe(), {}
+        return self._observe(), self._hidden_info()
+
+    def _hidden_info(self) -> dict[str, Any]:
+        return {
+            "hidden_state": {"better_arm": float(self._better)},
+            "hidden_state_visible": {"better_arm": False},
+        }
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Pull an arm; then the better arm may swap."""
@@ -172,7 +191,7 @@ class SwitchingBanditEnv(Env[np.ndarray, np.int64]):
             self._better = 1 - self._better
         self._t += 1
         terminated = self._t >= self.episode_length
-        info: dict[str, Any] = {}
+        info = self._hidden_info()
         if terminated:
             info["better_arm_fraction"] = self._on_better / self.episode_length
         return self._observe(), float(win), terminated, False, info

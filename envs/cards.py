@@ -79,10 +79,14 @@ class _CardEnv(Env[np.ndarray, np.int64]):
         self._score = 0
         self._last_action = None
         self._reset_extra()
-        return self._observe(), {}
+        return self._observe(), self._hidden_info()
 
     def _reset_extra(self) -> None:
         """Hook for subclasses' per-episode state."""
+
+    def _hidden_info(self) -> dict[str, Any]:
+        """``hidden_state`` and ``hidden_state_visible`` (see :mod:`envs`) for the current observation."""
+        raise NotImplementedError
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: one line of text; ``rgb_array``: a small uint8 image of the cards."""
@@ -152,7 +156,17 @@ class RepeatPreviousEnv(_CardEnv):
     holds ``is_success`` (True iff every scored answer was right, i.e. return 1.0) and ``accuracy``
     (fraction of scored answers that were right).
 
-    ## Arguments
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`):
+
+    | Key           | Kind     | Value                                         | Visible |
+    |---------------|----------|-----------------------------------------------|---------|
+    | `target_card` | discrete | the correct answer now, 0 .. n_cards-1, or -1 | never   |
+
+    ``target_card`` is the card shown ``k`` steps before the returned observation, and -1 during the first
+    ``k`` steps (no target yet).
 
     ```python
     >>> import gymnasium as gym
@@ -178,6 +192,13 @@ class RepeatPreviousEnv(_CardEnv):
         super().__init__(n_cards, episode_length, n_cards, render_mode)
         self._reward = 1.0 / (episode_length - self.k)
 
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"target_card": "discrete"}
+
+    def _hidden_info(self) -> dict[str, Any]:
+        target = float(self._cards[self._t - self.k]) if self._t >= self.k else -1.0
+        return {"hidden_state": {"target_card": target}, "hidden_state_visible": {"target_card": False}}
+
     @property
     def target(self) -> int | None:
         """The correct answer now (None during the first ``k`` steps)."""
@@ -193,7 +214,7 @@ class RepeatPreviousEnv(_CardEnv):
         self._last_action = a
         self._t += 1
         terminated = self._t >= self.episode_length
-        info: dict[str, Any] = {}
+        info = self._hidden_info()
         if terminated:
             scored = self.episode_length - self.k
             info["is_success"] = self._score == scored
@@ -256,7 +277,17 @@ class CountRecallEnv(_CardEnv):
     Termination after ``episode_length`` actions (no time-limit wrapper is needed). The final step's info
     holds ``is_success`` (True iff every answer was right, i.e. return 1.0) and ``accuracy``.
 
-    ## Arguments
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`):
+
+    | Key             | Kind     | Value                                     | Visible |
+    |-----------------|----------|-------------------------------------------|---------|
+    | `current_count` | discrete | the correct answer now, 0 .. max_count    | never   |
+
+    ``current_count`` is the number of earlier appearances of the card in the returned observation,
+    clipped to ``max_count``.
 
     ```python
     >>> import gymnasium as gym
@@ -287,6 +318,15 @@ class CountRecallEnv(_CardEnv):
         self._counts = np.zeros(n_cards, dtype=np.int64)
         self._reward = 1.0 / episode_length
 
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"current_count": "discrete"}
+
+    def _hidden_info(self) -> dict[str, Any]:
+        return {
+            "hidden_state": {"current_count": float(self.target)},
+            "hidden_state_visible": {"current_count": False},
+        }
+
     def _reset_extra(self) -> None:
         self._counts.fill(0)
 
@@ -306,7 +346,7 @@ class CountRecallEnv(_CardEnv):
         self._last_action = a
         self._t += 1
         terminated = self._t >= self.episode_length
-        info: dict[str, Any] = {}
+        info = self._hidden_info()
         if terminated:
             info["is_success"] = self._score == self.episode_length
             info["accuracy"] = self._score / self.episode_length

@@ -103,6 +103,16 @@ class CartPoleNoVelEnv(CartPoleEnv):
     present at every episode end under the registered limit; with a longer ``max_episode_steps`` it is
     also correct at the end, and missing only for an episode truncated before ``success_steps``.
 
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`), both velocities of the state the returned observation was taken from:
+
+    | Key                     | Kind       | Value                                   | Visible |
+    |-------------------------|------------|-----------------------------------------|---------|
+    | `cart_velocity`         | continuous | ``state[1]``, m/s (before masking)      | never   |
+    | `pole_angular_velocity` | continuous | ``state[3]``, rad/s (before masking)    | never   |
+
     ## Arguments
 
     | Parameter             | Type          | Default | Description                                          |
@@ -124,6 +134,8 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 50}
     VELOCITY_INDICES = (1, 3)
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"cart_velocity": "continuous", "pole_angular_velocity": "continuous"}
 
     def __init__(
         self,
@@ -152,7 +164,16 @@ class CartPoleNoVelEnv(CartPoleEnv):
         self._elapsed = 0
         self._succeeded = False
         self._last_action = None
+        info.update(self._hidden_info())
         return _hide(self, obs, self._visible, self._hidden, self.noise_std), info
+
+    def _hidden_info(self) -> dict[str, Any]:
+        assert self.state is not None
+        state = self.state
+        return {
+            "hidden_state": {"cart_velocity": float(state[1]), "pole_angular_velocity": float(state[3])},
+            "hidden_state_visible": {"cart_velocity": False, "pole_angular_velocity": False},
+        }
 
     def step(self, action: int | np.ndarray) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)
@@ -162,6 +183,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
             self._succeeded = True
         if terminated or self._succeeded:
             info["is_success"] = self._succeeded
+        info.update(self._hidden_info())
         return (
             _hide(self, obs, self._visible, self._hidden, self.noise_std),
             reward,
@@ -255,6 +277,15 @@ class PendulumNoVelEnv(PendulumEnv):
     Truncation only: 200 steps, by the ``TimeLimit`` of the registry (``max_episode_steps=200``).
     There is no success criterion, so ``info["is_success"]`` is not reported.
 
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`), for the state the returned observation was taken from:
+
+    | Key                | Kind       | Value                               | Visible |
+    |--------------------|------------|-------------------------------------|---------|
+    | `angular_velocity` | continuous | ``state[1]``, rad/s, in [-8, 8]     | never   |
+
     ## Arguments
 
     | Parameter     | Type         | Default | Description                                          |
@@ -266,6 +297,8 @@ class PendulumNoVelEnv(PendulumEnv):
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 30}
     VELOCITY_INDICES = (2,)
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"angular_velocity": "continuous"}
 
     def __init__(self, noise_std: float = 0.0, g: float = 10.0, render_mode: str | None = None) -> None:
         check_choice("render_mode", render_mode, [None, *RENDER_MODES])
@@ -281,10 +314,18 @@ class PendulumNoVelEnv(PendulumEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ObsType, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
+        info.update(self._hidden_info())
         return _hide(self, obs, self._visible, self._hidden, self.noise_std), info
+
+    def _hidden_info(self) -> dict[str, Any]:
+        return {
+            "hidden_state": {"angular_velocity": float(self.state[1])},
+            "hidden_state_visible": {"angular_velocity": False},
+        }
 
     def step(self, action: np.ndarray) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)
+        info.update(self._hidden_info())
         return (
             _hide(self, obs, self._visible, self._hidden, self.noise_std),
             reward,

@@ -137,10 +137,21 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
 
     The properties ``key_color``, ``door_colors`` and ``agent_position`` expose the hidden state for
     debugging and tests; they are not part of the observation.
+
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` and ``info["hidden_state_visible"]``
+    (see :mod:`envs`):
+
+    | Key         | Kind     | Value                                   | Visible                       |
+    |-------------|----------|-----------------------------------------|-------------------------------|
+    | `key_color` | discrete | the key's colour index, 0 .. n_colors-1 | while the key is in the view  |
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
     RENDER_CELL_PIXELS = 16
+    #: Keys of ``info["hidden_state"]`` -> kind.
+    hidden_state_kinds = {"key_color": "discrete"}
 
     def __init__(
         self,
@@ -225,7 +236,18 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         self._grid[pad + self._key_cell[0], pad + self._key_cell[1]] = KEY + self._key
         self._pos = self._start
         self._elapsed = 0
-        return self._observation(), {}
+        return self._observation(), self._hidden_info()
+
+    def _hidden_info(self) -> dict[str, Any]:
+        """``hidden_state`` and ``hidden_state_visible`` (see :mod:`envs`) for the current observation."""
+        in_view = (
+            abs(self._pos[0] - self._key_cell[0]) <= self.radius
+            and abs(self._pos[1] - self._key_cell[1]) <= self.radius
+        )
+        return {
+            "hidden_state": {"key_color": float(self._key)},
+            "hidden_state_visible": {"key_color": in_view},
+        }
 
     def step(self, action: np.int64 | int) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         if not self.action_space.contains(action):
@@ -234,15 +256,18 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         d_row, d_col = MOVES[int(action)]
         row, col = self._pos[0] + d_row, self._pos[1] + d_col
         cell = int(self._grid[row + self.radius, col + self.radius])
-        reward, terminated, info = 0.0, False, {}
+        reward, terminated, outcome = 0.0, False, None
         if DOOR <= cell < KEY:
             success = cell - DOOR == self._key
-            reward, terminated, info = (1.0 if success else -1.0), True, {"is_success": success}
+            reward, terminated, outcome = (1.0 if success else -1.0), True, {"is_success": success}
         else:
             if cell == FLOOR:
                 self._pos = (row, col)
             if self._elapsed >= self.max_steps:
-                reward, terminated, info = -1.0, True, {"is_success": False, "timeout": True}
+                reward, terminated, outcome = -1.0, True, {"is_success": False, "timeout": True}
+        info = self._hidden_info()
+        if outcome is not None:
+            info.update(outcome)
         return self._observation(), reward, terminated, False, info
 
     def _observation(self) -> ObsType:

@@ -91,6 +91,22 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
     ``info["is_success"]`` (bool) is in the info of the final step: True iff the turn was correct
     (False on truncation).
 
+    ## Hidden state
+
+    Every ``reset`` and ``step`` info holds ``info["hidden_state"]`` (floats, constant within an episode)
+    and ``info["hidden_state_visible"]`` (bools, same keys), see :mod:`envs`:
+
+    | Key                            | Kind     | Value                                  | Visible         |
+    |--------------------------------|----------|----------------------------------------|-----------------|
+    | `cue`                          | discrete | the asked bit as shown: +1 up, -1 down | first step only |
+    | `asked_index` (n_cues > 1)     | discrete | index of the asked bit, 0 .. n_cues-1  | at the junction |
+    | `cue_0` .. `cue_{n_cues-1}`    | discrete | each cue bit as shown: +1 / -1         | first step only |
+    | (n_cues > 1)                   |          |                                        |                 |
+
+    With ``n_cues == 1`` there is only ``cue`` (the asked index is always 0). ``cue`` counts as visible
+    on the first step because the bits are on screen then, even though which one will be asked is not
+    known yet. ``hidden_state_kinds`` lists the keys of this instance.
+
     ## Arguments
 
     ```python
@@ -135,6 +151,15 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
 
         self._obs = np.zeros(size, dtype=np.float32)
         self._bits = np.zeros(self.n_cues, dtype=np.int64)
+        bit_keys = [f"cue_{j}" for j in range(self.n_cues)] if self.n_cues > 1 else []
+        query_keys = ["asked_index"] if self.n_cues > 1 else []
+        #: Keys of ``info["hidden_state"]`` -> kind (all class labels here).
+        self.hidden_state_kinds: dict[str, str] = dict.fromkeys(["cue", *query_keys, *bit_keys], "discrete")
+        self._hidden: dict[str, float] = dict.fromkeys(self.hidden_state_kinds, 0.0)
+        # hidden_state_visible on the first step, in the corridor, and at the junction.
+        self._visible_start = {key: key != "asked_index" for key in self.hidden_state_kinds}
+        self._visible_corridor = dict.fromkeys(self.hidden_state_kinds, False)
+        self._visible_junction = {key: key == "asked_index" for key in self.hidden_state_kinds}
         self._query = 0
         self._pos = 0
         self._t = 0
@@ -155,6 +180,24 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
             if self.n_cues > 1:
                 obs[self._query_at + self._query] = 1.0
         return obs.copy()
+
+    def _info(self) -> dict[str, Any]:
+        """``hidden_state`` and ``hidden_state_visible`` for the current observation (fresh dicts)."""
+        if self._t == 0:
+            visible = self._visible_start
+        elif self._pos < self.corridor_length:
+            visible = self._visible_corridor
+        else:
+            visible = self._visible_junction
+        return {"hidden_state": dict(self._hidden), "hidden_state_visible": dict(visible)}
+
+    def _set_hidden(self) -> None:
+        signs = 2.0 * self._bits - 1.0
+        self._hidden["cue"] = float(signs[self._query])
+        if self.n_cues > 1:
+            self._hidden["asked_index"] = float(self._query)
+            for j, sign in enumerate(signs.tolist()):
+                self._hidden[f"cue_{j}"] = sign
 
     @property
     def target(self) -> int:
@@ -182,7 +225,8 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
         self._pos = 0
         self._t = 0
         self._turn = None
-        return self._observe(), {}
+        self._set_hidden()
+        return self._observe(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move forward or turn; the turn at the junction ends the episode with +1 or -1."""
@@ -209,6 +253,7 @@ class TMazeEnv(Env[np.ndarray, np.int64]):
         truncated = not terminated and self._t >= self.max_steps
         if truncated:
             info["is_success"] = False
+        info.update(self._info())
         return self._observe(), reward, terminated, truncated, info
 
     def render(self) -> str | np.ndarray | None:

@@ -14,10 +14,41 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from recurrent_rl.commands import envs, evaluate, export, inspect, tensorboard, train
-from recurrent_rl.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
+from recurrent_rl.commands import (
+    check_env,
+    envs,
+    evaluate,
+    explain,
+    export,
+    inspect,
+    report,
+    sweep,
+    tensorboard,
+    train,
+    tune,
+)
+from recurrent_rl.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CheckFailed,
+    UserError,
+)
 
-COMMANDS: tuple[ModuleType, ...] = (train, evaluate, inspect, export, envs, tensorboard)
+COMMANDS: tuple[ModuleType, ...] = (
+    train,
+    evaluate,
+    inspect,
+    export,
+    explain,
+    check_env,
+    sweep,
+    tune,
+    report,
+    envs,
+    tensorboard,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"recurrent-rl: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except CheckFailed as error:
+        print(f"recurrent-rl: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("recurrent-rl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

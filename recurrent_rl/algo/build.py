@@ -106,12 +106,12 @@ def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
     """Config choices that depend on the env's spaces, checked before a run folder exists."""
     if cfg.algo.use_sde and not isinstance(action_space, gym.spaces.Box):
         raise UserError(
-            f"algo.use_sde: true needs a continuous (Box) action space; {cfg.env.id} has {action_space}"
+            f"algo.use_sde: true needs a continuous (Box) action space; {cfg.env.name} has {action_space}"
         )
     is_image = isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3
     if cfg.policy.type.startswith("Cnn") and not is_image:
         raise UserError(
-            f"policy.type: {cfg.policy.type} needs image observations; {cfg.env.id} has {observation_space}"
+            f"policy.type: {cfg.policy.type} needs image observations; {cfg.env.name} has {observation_space}"
         )
     if cfg.policy.type.startswith("Cnn") and isinstance(observation_space, gym.spaces.Box):
         extractor, min_side = cfg.policy.features_extractor, MIN_IMAGE_SIDE[cfg.policy.features_extractor]
@@ -120,11 +120,11 @@ def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
         if side < min_side:
             raise UserError(
                 f"policy.features_extractor: {extractor} needs images of at least {min_side}x{min_side} "
-                f"pixels; {cfg.env.id} has {observation_space}"
+                f"pixels; {cfg.env.name} has {observation_space}"
             )
     if cfg.policy.type.startswith("MultiInput") != isinstance(observation_space, gym.spaces.Dict):
         raise UserError(
-            f"policy.type: {cfg.policy.type} does not fit {cfg.env.id}'s observations {observation_space}"
+            f"policy.type: {cfg.policy.type} does not fit {cfg.env.name}'s observations {observation_space}"
         )
 
 

@@ -9,7 +9,7 @@ sequences, same padding, same dtypes, same consumption of ``np.random``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
@@ -23,6 +23,23 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 # Per-transition scalars gathered together, in this order, as one (n_transitions + 1, 6) tensor.
 _SCALARS = ("values", "log_probs", "advantages", "returns", "episode_starts")
+
+
+class CompactSamples(NamedTuple):
+    """A minibatch without its padding: per-transition fields hold only the real transitions, in the
+    padded layout's order; ``episode_starts`` keeps the padded layout (the LSTM runs on it), and ``valid``
+    says where each real transition sits in it (``n_padded`` positions in all)."""
+
+    observations: th.Tensor | dict[str, th.Tensor]
+    actions: th.Tensor
+    old_values: th.Tensor
+    old_log_prob: th.Tensor
+    advantages: th.Tensor
+    returns: th.Tensor
+    lstm_states: RNNStates
+    episode_starts: th.Tensor
+    valid: th.Tensor
+    n_padded: int
 
 
 def padding_index(
@@ -101,12 +118,43 @@ class _TorchRollout:
             mask=mask,
         )
 
+    def sample_compact(self, index: np.ndarray, start_index: np.ndarray) -> CompactSamples:
+        """The minibatch of :meth:`sample` without its padding rows (see :class:`CompactSamples`)."""
+        device = self.scalars.device
+        valid = np.flatnonzero(index != self.pad_index)
+        rows = th.as_tensor(index[valid], device=device)
+        values, log_probs, advantages, returns, _, _ = self.scalars[rows].T.contiguous()
+        episode_starts = self.scalars[th.as_tensor(index, device=device), 4]
+        states = self.states[th.as_tensor(start_index, device=device)]
+        hidden_pi, cell_pi, hidden_vf, cell_vf = states.permute(1, 2, 0, 3).contiguous()
+        if isinstance(self.observations, dict):
+            observations: th.Tensor | dict[str, th.Tensor] = {
+                key: obs[rows] for key, obs in self.observations.items()
+            }
+        else:
+            observations = self.observations[rows]
+        return CompactSamples(
+            observations,
+            self.actions[rows],
+            values,
+            log_probs,
+            advantages,
+            returns,
+            RNNStates((hidden_pi, cell_pi), (hidden_vf, cell_vf)),
+            episode_starts,
+            th.as_tensor(valid, device=device),
+            len(index),
+        )
+
 
 class _PadOncePerRollout:
     """Mixin for the recurrent buffers: tensors built once per rollout, one gather per field per minibatch."""
 
     _rollout: _TorchRollout | None = None
     episode_starts: np.ndarray
+    #: Set by :class:`~recurrent_rl.algo.fast_ppo.FastRecurrentPPO` while it trains: minibatches are then
+    #: :class:`CompactSamples` (no padding rows) instead of sb3-contrib's padded samples.
+    compact: bool = False
 
     def reset(self) -> None:
         super().reset()  # type: ignore[misc]
@@ -118,6 +166,8 @@ class _PadOncePerRollout:
         index, start_index = padding_index(
             self.episode_starts, env_change, batch_inds, self._rollout.pad_index
         )
+        if self.compact:
+            return {"compact": self._rollout.sample_compact(index, start_index)}
         return self._rollout.sample(index, start_index)
 
 
@@ -127,7 +177,8 @@ class FastRecurrentRolloutBuffer(_PadOncePerRollout, RecurrentRolloutBuffer):
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
     ) -> RecurrentRolloutBufferSamples:
-        return RecurrentRolloutBufferSamples(**self._padded_fields(batch_inds, env_change))
+        fields = self._padded_fields(batch_inds, env_change)
+        return fields["compact"] if self.compact else RecurrentRolloutBufferSamples(**fields)
 
 
 class FastRecurrentDictRolloutBuffer(_PadOncePerRollout, RecurrentDictRolloutBuffer):
@@ -136,4 +187,5 @@ class FastRecurrentDictRolloutBuffer(_PadOncePerRollout, RecurrentDictRolloutBuf
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
     ) -> RecurrentDictRolloutBufferSamples:
-        return RecurrentDictRolloutBufferSamples(**self._padded_fields(batch_inds, env_change))
+        fields = self._padded_fields(batch_inds, env_change)
+        return fields["compact"] if self.compact else RecurrentDictRolloutBufferSamples(**fields)

@@ -12,6 +12,10 @@ the LSTM is driven changes:
   still takes sb3-contrib's per-step loop.
 * collection (one step per env): ``torch.lstm_cell`` per layer, about half the cost of ``nn.LSTM``
   for a single step.
+* :meth:`FastRecurrentActorCriticPolicy.evaluate_compact` (what ``FastRecurrentPPO.train`` calls): the
+  features extractor, the MLP heads and the action distribution see only a minibatch's real transitions,
+  not its padding (a third or more of the rows of a CNN minibatch on short episodes); a categorical
+  distribution is computed directly (log-softmax) instead of through a ``torch.distributions`` object.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from sb3_contrib.common.recurrent.policies import (
     RecurrentActorCriticPolicy,
     RecurrentMultiInputActorCriticPolicy,
 )
+from stable_baselines3.common.distributions import CategoricalDistribution
 from torch import nn
+
+from recurrent_rl.algo.fast_buffer import CompactSamples
 
 LSTMStates = tuple[th.Tensor, th.Tensor]
 
@@ -114,6 +121,44 @@ class FastRecurrentActorCriticPolicy(RecurrentActorCriticPolicy):
         lstm: nn.LSTM,
     ) -> tuple[th.Tensor, LSTMStates]:
         return process_sequence(features, lstm_states, episode_starts, lstm)
+
+    def evaluate_compact(
+        self, batch: CompactSamples, actions: th.Tensor
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        """``evaluate_actions`` for a minibatch without padding rows: values, log-probabilities and
+        entropies of its real transitions, equal (with their gradients) to ``evaluate_actions``' on the padded
+        minibatch at those rows. Only the LSTM runs on the padded layout (padding follows every sequence's
+        real steps, so it never changes their outputs)."""
+        features: Any = self.extract_features(batch.observations)
+        pi_features, vf_features = (features, features) if self.share_features_extractor else features
+        states: Any = batch.lstm_states
+        latent_pi = self._compact_sequence(pi_features, states.pi, batch, self.lstm_actor)
+        if self.lstm_critic is not None:
+            latent_vf = self._compact_sequence(vf_features, states.vf, batch, self.lstm_critic)
+        elif self.shared_lstm:
+            latent_vf = latent_pi.detach()
+        else:
+            assert self.critic is not None
+            latent_vf = self.critic(vf_features)
+        values = self.value_net(self.mlp_extractor.forward_critic(latent_vf))
+        latent_pi = self.mlp_extractor.forward_actor(latent_pi)
+        if isinstance(self.action_dist, CategoricalDistribution):
+            # torch's Categorical: logits - logsumexp, entropy -sum(p * clamp(log p)); the same, directly.
+            log_probs = th.log_softmax(self.action_net(latent_pi), dim=-1)
+            log_prob = log_probs.gather(1, actions.long().view(-1, 1)).squeeze(1)
+            clamped = log_probs.clamp(min=th.finfo(log_probs.dtype).min)
+            return values, log_prob, -(clamped * log_probs.exp()).sum(-1)
+        distribution = self._get_action_dist_from_latent(latent_pi)
+        return values, distribution.log_prob(actions), distribution.entropy()
+
+    @staticmethod
+    def _compact_sequence(
+        features: th.Tensor, lstm_states: LSTMStates, batch: CompactSamples, lstm: nn.LSTM
+    ) -> th.Tensor:
+        """The LSTM output at the real transitions: features placed into the padded layout, one pass."""
+        padded = features.new_zeros((batch.n_padded, features.shape[1])).index_copy(0, batch.valid, features)
+        output, _ = process_sequence(padded, lstm_states, batch.episode_starts, lstm)
+        return output.index_select(0, batch.valid)
 
 
 class FastMlpLstmPolicy(FastRecurrentActorCriticPolicy):

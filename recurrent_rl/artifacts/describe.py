@@ -181,7 +181,7 @@ def format_report(report: dict[str, Any]) -> list[tuple[str, str]]:
     env = report["env"]
     if env is not None:
         kwargs = f" {env['kwargs']}" if env.get("kwargs") else ""
-        rows.append(("env", f"{env['id']}{kwargs}"))
+        rows.append(("env", f"{env.get('id') or env.get('entry_point')}{kwargs}"))
         extras = [f"{key}: {env[key]}" for key in ("wrappers", "normalize", "frame_stack") if env.get(key)]
         if extras:
             rows.append(("env wrappers", "; ".join(extras)))

@@ -62,6 +62,8 @@ class RunSummary(_Record):
     seed: int | None = None
     algorithm: str | None = None
     policy: str | None = None
+    collect_time_s: float | None = None  # seconds collecting rollouts (with the callbacks run meanwhile)
+    train_time_s: float | None = None  # seconds updating the policy
 
 
 def best_of(history: list[EvalRecord]) -> EvalRecord | None:

@@ -1,9 +1,10 @@
 """A saved run or model, found once and restored once: for evaluate, inspect, export and ``train --resume``.
 
-:func:`locate` resolves ``RUN_DIR`` or ``MODEL_ZIP`` to a :class:`SavedRun` (its model file, run folder and
-config); :func:`check_files` checks what can be checked before torch and SB3 are imported; :func:`restore`
-builds the env from the run's config, loads the normalisation statistics, builds the policy (or the whole
-algorithm, to resume) and loads the weights, all without unpickling anything.
+:func:`locate` resolves ``RUN_DIR``, ``MODEL_ZIP`` or an experiment folder (its newest finished run) to a
+:class:`SavedRun` (its model file, run folder and config); :func:`check_files` checks what can be checked
+before torch and SB3 are imported; :func:`restore` builds the env from the run's config, loads the
+normalisation statistics, builds the policy (or the whole algorithm, to resume) and loads the weights, all
+without unpickling anything.
 
 The model <-> statistics rule lives here alone: a model zip carries its statistics as an entry (written in
 the same rename as the model); runs saved before that pair ``model.zip`` with ``vecnormalize.npz``,
@@ -80,11 +81,13 @@ def read_model_statistics(model: Path) -> tuple[dict[str, np.ndarray], str]:
 
 @dataclass(frozen=True)
 class SavedRun:
-    """A model file, the run folder it belongs to, and that run's config (None for a bare model file)."""
+    """A model file, the run folder it belongs to, and that run's config (None for a bare model file).
+    ``experiment``: the experiment folder the run was picked from (its newest finished run), if any."""
 
     run_dir: Path
     model: Path
     config: Config | None
+    experiment: Path | None = None
 
     def require_config(self) -> Config:
         if self.config is None:
@@ -99,7 +102,11 @@ class SavedRun:
 
 
 def locate(target: Path, need_config: bool = True, model: Path | None = None) -> SavedRun:
-    """``RUN_DIR`` (its model.zip, else best_model.zip, else newest checkpoint) or ``MODEL_ZIP``."""
+    """``RUN_DIR`` (its model.zip, else best_model.zip, else newest checkpoint), ``MODEL_ZIP``, or an
+    experiment folder ``RUNS_DIR/<experiment>`` (its newest finished run)."""
+    experiment = None
+    if model is None and is_experiment_folder(target):
+        experiment, target = target, newest_finished_run(target)
     if model is not None:
         run_dir = target
     elif target.is_dir():
@@ -116,10 +123,39 @@ def locate(target: Path, need_config: bool = True, model: Path | None = None) ->
         raise UserError(f"{target}: no such run folder or model file")
     config_path = run_dir / run_folder.CONFIG
     config = load_config(config_path).config if config_path.is_file() else None
-    saved = SavedRun(run_dir, model, config)
+    saved = SavedRun(run_dir, model, config, experiment)
     if need_config:
         saved.require_config()
     return saved
+
+
+def is_experiment_folder(folder: Path) -> bool:
+    """A folder of run folders (not itself a run folder)."""
+    if not folder.is_dir() or (folder / run_folder.CONFIG).is_file():
+        return False
+    return any((child / run_folder.CONFIG).is_file() for child in folder.iterdir() if child.is_dir())
+
+
+def newest_finished_run(experiment: Path) -> Path:
+    """The run of ``experiment`` that finished last (completed or stopped early); a UserError if none."""
+    runs = sorted(child for child in experiment.iterdir() if (child / run_folder.CONFIG).is_file())
+    finished: list[Path] = []
+    statuses: dict[str, int] = {}
+    for run in runs:
+        try:
+            summary = records.read_summary(run)
+        except UserError:
+            summary = None
+        status = summary.status if summary is not None else "no summary"
+        statuses[status] = statuses.get(status, 0) + 1
+        if status in records.FINISHED:
+            finished.append(run)
+    if not finished:
+        counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+        raise UserError(
+            f"{experiment}: no finished run in this experiment folder ({counts}); give a run folder"
+        )
+    return max(finished, key=lambda run: ((run / run_folder.SUMMARY).stat().st_mtime, run.name))
 
 
 def resumable(run_dir: Path) -> SavedRun:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from recurrent_rl.commands.output import print_rows
+from recurrent_rl.commands.output import TARGET_HELP, announce_run, print_rows
 from recurrent_rl.errors import EXIT_OK, UserError
 
 NAME = "evaluate"
@@ -14,7 +14,7 @@ HELP = "evaluate a saved run or model"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP", help=TARGET_HELP)
     parser.add_argument("--episodes", type=int, default=100, help="number of episodes (default 100)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         check_video_path(args.video)
     saved = saved_run.locate(args.target)
     saved_run.check_files(saved)  # before the heavy imports
+    announce_run(saved)
     from recurrent_rl.evaluation.saved import evaluate_saved
 
     result = evaluate_saved(saved, args.episodes, args.deterministic, args.seed, args.render, args.video)

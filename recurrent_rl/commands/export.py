@@ -1,4 +1,7 @@
-"""``recurrent-rl export RUN_DIR|MODEL_ZIP --out FILE``: the greedy policy as a file that runs without us."""
+"""``recurrent-rl export RUN_DIR|MODEL_ZIP --out FILE``: the greedy policy as a file that runs without us.
+
+``.onnx`` (onnxruntime, checked against PyTorch before it is written) or ``.pt`` (TorchScript, torch only).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ import argparse
 from pathlib import Path
 
 from recurrent_rl.commands.output import print_rows
-from recurrent_rl.errors import EXIT_OK
+from recurrent_rl.errors import EXIT_OK, UserError
 
 NAME = "export"
-HELP = "export the policy as TorchScript (runs with torch alone)"
+HELP = "export the greedy policy as ONNX (checked with onnxruntime) or TorchScript"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         metavar="PATH",
-        help="the TorchScript file, e.g. policy.pt; a .json sidecar is written next to it",
+        help="policy.onnx (ONNX) or policy.pt (TorchScript); a .json sidecar is written next to it",
     )
+    parser.add_argument("--prune", type=float, metavar="FRACTION", help="global magnitude pruning, e.g. 0.5")
+    parser.add_argument("--quantize", choices=["int8"], help="onnxruntime dynamic quantization")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="X",
+        help="refuse a compressed policy that loses more success rate (or return) than X",
+    )
+    parser.add_argument("--episodes", type=int, default=20, help="episodes of the checks (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the check episodes")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
@@ -28,17 +41,42 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     from recurrent_rl.artifacts import saved_run
     from recurrent_rl.artifacts.run_folder import check_outputs
 
-    if args.out.suffix != ".json":  # export_policy explains that one
-        check_outputs([args.out, args.out.with_suffix(".json")], args.force)
+    if args.out.suffix not in (".onnx", ".pt"):
+        raise UserError(f"export --out {args.out}: expected a .onnx (ONNX) or .pt (TorchScript) file name")
+    if args.prune is not None and not 0.0 < args.prune < 1.0:
+        raise UserError(f"export --prune {args.prune}: expected a fraction between 0 and 1")
+    if args.tolerance is not None and (args.tolerance < 0 or (args.prune is None and args.quantize is None)):
+        raise UserError("export --tolerance: expected a number >= 0, with --prune and/or --quantize")
+    if args.episodes < 1:
+        raise UserError(f"export --episodes {args.episodes}: expected an integer >= 1")
+    check_outputs([args.out, args.out.with_suffix(".json")], args.force)
     saved = saved_run.locate(args.target)
     saved_run.check_files(saved)
-    from recurrent_rl.deploy.torchscript import export_policy
+    from recurrent_rl.deploy.from_run import export_saved
 
-    description = export_policy(saved, args.out, force=args.force)
-    rows = [("module", str(args.out)), ("sidecar", str(args.out.with_suffix(".json")))]
-    for spec in description["inputs"]:
+    report = export_saved(
+        saved,
+        args.out,
+        force=args.force,
+        prune=args.prune,
+        quantize=args.quantize,
+        tolerance=args.tolerance,
+        episodes=args.episodes,
+        seed=args.seed,
+    )
+    rows = [("policy", str(report.out)), ("sidecar", str(report.sidecar))]
+    for spec in report.description["inputs"]:
         rows.append((f"input {spec['name']}", f"{spec['shape']} {spec['dtype']}"))
-    for spec in description["outputs"]:
+    for spec in report.description["outputs"]:
         rows.append((f"output {spec['name']}", f"{spec['shape']} {spec['dtype']}"))
+    check = report.description.get("check")
+    if check:
+        figures = f"{check['action_mismatches']} action mismatches in {check['steps']} steps"
+        rows.append(("check vs PyTorch", f"{figures}, max logit diff {check['max_abs_logit_diff']:.1e}"))
+    for variant in report.variants:
+        success = "" if variant.success_rate is None else f", success {variant.success_rate:.2f}"
+        latency = "" if variant.latency_us is None else f", {variant.latency_us:.1f} us/step"
+        text = f"return {variant.mean_return:.3f}{success}, {variant.size_bytes:,} bytes{latency}"
+        rows.append((variant.name, text))
     print_rows(rows)
     return EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from recurrent_rl.commands.output import print_rows
+from recurrent_rl.commands.output import TARGET_HELP, announce_run, print_rows
 from recurrent_rl.errors import EXIT_OK
 
 NAME = "inspect"
@@ -14,7 +14,7 @@ HELP = "describe a saved model without running or unpickling it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP", help=TARGET_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -23,6 +23,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     saved = saved_run.locate(args.target, need_config=False)
     saved_run.check_files(saved, statistics=False)
+    announce_run(saved)
     from recurrent_rl.artifacts.describe import describe_saved, format_report
 
     report = describe_saved(saved)

@@ -33,6 +33,9 @@ _EXPECTED = {
     "stop_at": "a mapping with success_rate and/or mean_return",
     "frame_stack": "null or an integer >= 1",
     "keep_checkpoints": "null (keep all) or an integer >= 1",
+    "id": "a registered id, or module:EnvId such as my_envs:Blink-v0",
+    "entry_point": "module:attr, such as my_envs:Blink (an env class or a function returning an env)",
+    "import": "a module name such as my_envs or mypkg.envs",
 }
 
 
@@ -59,13 +62,26 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig
         _apply_override(data, marks, item)
     logging = data.setdefault("logging", {})
     if isinstance(logging, dict) and logging.get("experiment") is None:
-        logging["experiment"] = _experiment_name(source)
-    _check_unknown_keys(data, Config, (), marks)
+        logging["experiment"] = experiment_name(source)
+    check_unknown_keys(data, Config, (), marks)
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise UserError(_format_validation_error(error, data, marks)) from None
-    return LoadedConfig(config=config, data=data, source=source)
+        raise UserError(format_validation_error(error, data, marks)) from None
+    return LoadedConfig(config=_with_search_path(config, source), data=data, source=source)
+
+
+def _with_search_path(config: Config, source: Path) -> Config:
+    """Record where the env's modules are looked for: ``env.search_path`` (relative to the config's folder)
+    or, by default, the config's folder and the current directory; absolute, so a run's copy of the config
+    finds the same modules from any directory and in env worker processes."""
+    env = config.env
+    if not env.modules():
+        return config
+    folder = source.parent.resolve()
+    entries = env.search_path if env.search_path is not None else [str(folder), str(Path.cwd())]
+    resolved = list(dict.fromkeys(str((folder / entry).resolve()) for entry in entries))
+    return config.model_copy(update={"env": env.model_copy(update={"search_path": resolved})})
 
 
 def parse_yaml_file(path: Path) -> tuple[Any, dict[Key, str]]:
@@ -169,7 +185,7 @@ def _apply_override(data: dict[str, Any], marks: dict[Key, str], item: str) -> N
         marks[parts[:depth]] = f"--set {dotted}"
 
 
-def _experiment_name(source: Path) -> str:
+def experiment_name(source: Path) -> str:
     stem = "".join(c if c.isalnum() or c in "_-." else "_" for c in source.stem)
     return stem.lstrip("._-") or "experiment"
 
@@ -183,7 +199,7 @@ def _model_classes(annotation: Any) -> list[type[BaseModel]]:
     return []
 
 
-def _check_unknown_keys(data: Any, model: type[BaseModel], key: Key, marks: dict[Key, str]) -> None:
+def check_unknown_keys(data: Any, model: type[BaseModel], key: Key, marks: dict[Key, str]) -> None:
     if not isinstance(data, dict):
         return
     fields = model.model_fields
@@ -196,7 +212,7 @@ def _check_unknown_keys(data: Any, model: type[BaseModel], key: Key, marks: dict
             raise UserError(f"{_where(child, marks)}{'.'.join(child)}: unknown key ({hint})")
         models = _model_classes(valid[name].annotation)
         if len(models) == 1:
-            _check_unknown_keys(value, models[0], child, marks)
+            check_unknown_keys(value, models[0], child, marks)
 
 
 def _where(key: Key, marks: dict[Key, str]) -> str:
@@ -221,12 +237,13 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Key:
     return tuple(path)
 
 
-def _format_validation_error(error: ValidationError, data: dict[str, Any], marks: dict[Key, str]) -> str:
+def format_validation_error(error: ValidationError, data: dict[str, Any], marks: dict[Key, str]) -> str:
     first = error.errors(include_url=False)[0]
     ctx_error = (first.get("ctx") or {}).get("error")
     if isinstance(ctx_error, ConstraintError):
         key = tuple(ctx_error.path.split("."))
-        return f"{_where(key, marks)}{ctx_error.path}: got {ctx_error.value!r}, {ctx_error}"
+        got = "" if ctx_error.value is None else f"got {ctx_error.value!r}, "
+        return f"{_where(key, marks)}{ctx_error.path}: {got}{ctx_error}"
     key = _data_path(tuple(first["loc"]), data)
     same = [e for e in error.errors(include_url=False) if _data_path(tuple(e["loc"]), data) == key]
     dotted = ".".join(key) or "config"

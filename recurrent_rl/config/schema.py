@@ -20,6 +20,7 @@ MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
 FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MODULE = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribute) name
 
 
 class _Section(BaseModel):
@@ -67,15 +68,43 @@ class NormalizeConfig(_Section):
 
 
 class EnvConfig(_Section):
-    id: str
+    """A registered ``id`` (``module:EnvId`` imports the module first) or an ``entry_point`` (module:attr).
+    ``search_path``: folders searched first for those modules (the loader records the config's folder)."""
+
+    id: str | None = Field(None, pattern=rf"^([^:]+|{_MODULE}:.+)$")
+    entry_point: str | None = Field(None, pattern=rf"^{_MODULE}:{_MODULE}$")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     wrappers: list[WrapperSpec] = Field(default_factory=list)
     n_envs: int = Field(8, ge=1, le=1024)
-    vec_env: Literal["dummy", "subproc"] = "dummy"
+    vec_env: Literal["auto", "dummy", "subproc", "batched"] = "auto"  # auto: batched if available, else dummy
     normalize: NormalizeConfig | None = None
     frame_stack: int | None = Field(None, ge=1, le=256)
-    import_: str | None = Field(None, alias="import")
+    import_: str | None = Field(None, alias="import", pattern=rf"^{_MODULE}$")
+    search_path: list[str] | None = None
     max_episode_steps: int | None = Field(None, ge=1)
+
+    @property
+    def name(self) -> str:
+        """The id or the entry point, for messages."""
+        return self.id if self.id is not None else str(self.entry_point)
+
+    def modules(self) -> list[str]:
+        """The modules imported before the env is made: ``import``, then the module of id or entry point."""
+        named = [
+            self.import_,
+            *(ref.split(":")[0] for ref in (self.id, self.entry_point) if ref and ":" in ref),
+        ]
+        return list(dict.fromkeys(name for name in named if name))
+
+    @model_validator(mode="after")
+    def _one_env(self) -> EnvConfig:
+        if self.id is not None and self.entry_point is not None:
+            expected = "exactly one of env.id and env.entry_point, not both"
+            raise ConstraintError("env.entry_point", self.entry_point, expected)
+        if self.id is None and self.entry_point is None:
+            expected = "env.id (a registered id, or module:EnvId) or env.entry_point (module:attr)"
+            raise ConstraintError("env.id", None, expected)
+        return self
 
     @field_validator("wrappers", mode="before")
     @classmethod

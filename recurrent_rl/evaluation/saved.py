@@ -49,7 +49,7 @@ def evaluate_saved(
         try:
             result = evaluate(restored.policy, env, episodes, deterministic, on_step if render_mode else None)
         except gym.error.DependencyNotInstalled as error:
-            raise UserError(f"{cfg.env.id} cannot render {render_mode!r} here: {error}") from None
+            raise UserError(f"{cfg.env.name} cannot render {render_mode!r} here: {error}") from None
     if video is not None:
         write_video(frames, video)
     return result

@@ -115,6 +115,28 @@ def reached(stop_at: StopAt, record: EvalRecord) -> bool:
     return by_success or by_return
 
 
+class AfterEvaluation(BaseCallback):
+    """After each evaluation of ``evaluation``, tell ``hook`` its record; a reason returned stops training.
+
+    Used by the tuner (report to the trial, stop a pruned one); the reason becomes the run's message.
+    """
+
+    def __init__(self, evaluation: PeriodicEvaluation, hook: Callable[[EvalRecord], str | None]) -> None:
+        super().__init__()
+        self.evaluation = evaluation
+        self.hook = hook
+        self.seen = len(evaluation.history)
+        self.reason: str | None = None
+
+    def _on_step(self) -> bool:
+        history = self.evaluation.history
+        if len(history) == self.seen:
+            return True
+        self.seen = len(history)
+        self.reason = self.hook(history[-1])
+        return self.reason is None
+
+
 class RunMetadata(BaseCallback):
     """Write the resolved config as text and the hyperparameters (HParams plugin) to TensorBoard."""
 

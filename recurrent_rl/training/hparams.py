@@ -12,7 +12,7 @@ HPARAM_METRICS = ["eval/mean_return", "eval/success_rate", "eval/mean_ep_length"
 
 def hparams(cfg: Config) -> dict[str, float | int | str | bool]:
     """Flat hyperparameters: env id and n_envs, every algo and policy key, seed and budget."""
-    flat: dict[str, float | int | str | bool] = {"env.id": cfg.env.id, "env.n_envs": cfg.env.n_envs}
+    flat: dict[str, float | int | str | bool] = {"env.id": cfg.env.name, "env.n_envs": cfg.env.n_envs}
     for section in ("algo", "policy"):
         for key, value in getattr(cfg, section).model_dump().items():
             flat[f"{section}.{key}"] = _hparam_value(value)

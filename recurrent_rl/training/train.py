@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,16 +26,18 @@ from recurrent_rl.artifacts.records import EvalRecord, RunStatus, RunSummary
 from recurrent_rl.artifacts.saved_run import SavedRun
 from recurrent_rl.config.loader import LoadedConfig
 from recurrent_rl.config.schema import Config
-from recurrent_rl.training.callbacks import PeriodicEvaluation, RunMetadata, StopAtTarget
+from recurrent_rl.training.callbacks import AfterEvaluation, PeriodicEvaluation, RunMetadata, StopAtTarget
 from recurrent_rl.training.checkpoints import PeriodicCheckpoints, save_checkpoint, save_with_statistics
 from recurrent_rl.training.guards import FiniteGuard, NonFiniteError, find_nonfinite
 from recurrent_rl.training.hparams import HPARAM_METRICS, hparams
+from recurrent_rl.training.phases import PhaseTimer
 from recurrent_rl.training.signals import Signals, signals_as_interrupt
 from recurrent_rl.training.tb_logger import run_logger
 from recurrent_rl.vecenv.build import build_vec_env, check_env_config
 from recurrent_rl.vecenv.closing import close_vec_env
 
 EVAL_SEED_OFFSET = 10_000
+AfterEval = Callable[[EvalRecord], str | None]  # told each evaluation; a reason returned stops the run
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,17 @@ class Session:
     run_dir: Path
     config_yaml: str
     signals: Signals
+    after_eval: AfterEval | None = None
 
 
-def train(loaded: LoadedConfig, command: str, run_name: str | None = None) -> TrainOutcome:
-    """Train a new run of ``loaded``; everything checkable is checked before the run folder exists."""
+def train(
+    loaded: LoadedConfig, command: str, run_name: str | None = None, after_eval: AfterEval | None = None
+) -> TrainOutcome:
+    """Train a new run of ``loaded``; everything checkable is checked before the run folder exists.
+
+    ``after_eval`` (the tuner's) is told each evaluation; a reason it returns ends the run ``stopped_early``
+    with that reason as its message.
+    """
     cfg = loaded.config
     check_spaces(cfg, *check_env_config(cfg.env))
     assert cfg.logging.experiment is not None  # the loader fills it in from the file name
@@ -79,7 +89,7 @@ def train(loaded: LoadedConfig, command: str, run_name: str | None = None) -> Tr
         env = build_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=cfg.train.seed, training=True)
         try:
             model = build_model(cfg, env)
-            return _learn(Session(cfg, run_dir, config_yaml, signals), model, previous=None)
+            return _learn(Session(cfg, run_dir, config_yaml, signals, after_eval), model, previous=None)
         finally:
             close_vec_env(env)
 
@@ -137,12 +147,16 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
             callback_after_eval=stop,
             on_best=lambda record: setattr(checkpoints, "best_timesteps", record.timesteps),
         )
+        phases = PhaseTimer()
         callbacks = [
+            phases,
             RunMetadata(session.config_yaml, hparams(cfg), HPARAM_METRICS),
             FiniteGuard(),  # before the checkpoints: no checkpoint holds NaN weights
             checkpoints,
             evaluation,
         ]
+        hook = AfterEvaluation(evaluation, session.after_eval) if session.after_eval else None
+        callbacks += [hook] if hook is not None else []
         wall_before = previous.wall_time if previous else 0.0
         running = RunSummary(status="running", total_timesteps=start_timesteps, wall_time_s=wall_before)
         records.write_summary(run_dir, running)
@@ -153,6 +167,8 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
         wall_time = time.perf_counter() - started
         if status == "completed" and stop is not None and stop.reached:
             status = "stopped_early"
+        if status == "completed" and hook is not None and hook.reason is not None:
+            status, message = "stopped_early", hook.reason
 
         checkpoint, message = _save_outcome(session, model, status, message, checkpoints)
         final = None
@@ -171,6 +187,8 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
             seed=cfg.train.seed,
             algorithm=type(model).__name__,
             policy=type(model.policy).__name__,
+            collect_time_s=round(phases.collect_s, 3),
+            train_time_s=round(phases.train_s, 3),
         )
         records.write_summary(run_dir, summary)
         return TrainOutcome(run_dir=run_dir, status=status, message=message)

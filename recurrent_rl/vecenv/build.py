@@ -4,32 +4,39 @@ frame stack. (The environments themselves are the top-level ``envs`` package.)""
 from __future__ import annotations
 
 import difflib
-import importlib
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
 
 import envs  # noqa: F401  (registers the RecurrentRL/ ids)
 from recurrent_rl.config.schema import AlgoConfig, EnvConfig
 from recurrent_rl.errors import UserError
+from recurrent_rl.vecenv.batched import batched_vec_env
+from recurrent_rl.vecenv.modules import describe_error, import_user_module, resolve_attribute, user_frame
 
 
-def import_env_module(cfg: EnvConfig) -> None:
-    """Import ``env.import`` (a third-party package that registers its environments)."""
-    if not cfg.import_:
-        return
-    try:
-        importlib.import_module(cfg.import_)
-    except ModuleNotFoundError as error:
-        raise UserError(f"env.import: cannot import {cfg.import_!r} ({error})") from None
-    except Exception as error:  # a broken third-party module is the user's input, not our crash
-        raise UserError(
-            f"env.import: importing {cfg.import_!r} failed: {type(error).__name__}: {error}"
-        ) from None
+def import_env_modules(cfg: EnvConfig) -> None:
+    """Import the modules the env section names (``env.import``, ``module:EnvId``, ``module:attr``)."""
+    for name in cfg.modules():
+        key = "env.import" if name == cfg.import_ else "env.id" if cfg.id is not None else "env.entry_point"
+        import_user_module(name, cfg.search_path, key)
+
+
+def env_target(cfg: EnvConfig) -> str | EnvSpec:
+    """What ``gym.make`` makes: the registered id (without its ``module:``) or a spec of the entry point."""
+    if cfg.id is not None:
+        return cfg.id.split(":", 1)[1] if ":" in cfg.id else cfg.id
+    assert cfg.entry_point is not None
+    module_name, attribute = cfg.entry_point.split(":", 1)
+    module = import_user_module(module_name, cfg.search_path, "env.entry_point")
+    creator = resolve_attribute(module, attribute, "env.entry_point", cfg.entry_point)
+    # The string when gymnasium can load it: a SubprocVecEnv worker sends the env's spec back pickled.
+    return EnvSpec(id=cfg.entry_point, entry_point=creator if "." in attribute else cfg.entry_point)
 
 
 def check_env_id(env_id: str) -> None:
@@ -49,18 +56,18 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, in_subprocess: bool
     if in_subprocess:
         # Ctrl-C goes to the whole process group: let the main process handle it and close the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import_env_module(cfg)
+    import_env_modules(cfg)
     return Monitor(_wrap(cfg, _make_base(cfg, render_mode)))
 
 
 def _make_base(cfg: EnvConfig, render_mode: str | None) -> gym.Env:
-    """``gym.make`` with the config's id, kwargs and time limit."""
+    """``gym.make`` with the config's id or entry point, kwargs and time limit."""
     kwargs = dict(cfg.kwargs)
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if cfg.max_episode_steps is not None:
         kwargs["max_episode_steps"] = cfg.max_episode_steps
-    return gym.make(cfg.id, **kwargs)
+    return gym.make(env_target(cfg), **kwargs)
 
 
 def _wrap(cfg: EnvConfig, env: gym.Env) -> gym.Env:
@@ -74,22 +81,37 @@ def _wrap(cfg: EnvConfig, env: gym.Env) -> gym.Env:
 
 def check_env_config(cfg: EnvConfig) -> tuple[gym.Space, gym.Space]:
     """Build one env to check id, kwargs and wrappers before anything is written; return its spaces."""
-    import_env_module(cfg)
-    check_env_id(cfg.id)
+    import_env_modules(cfg)
+    target = env_target(cfg)
+    if isinstance(target, str):
+        check_env_id(target)
     errors = (TypeError, ValueError, gym.error.Error)
     try:
         env = _make_base(cfg, render_mode=None)
     except errors as error:
-        raise UserError(f"env.kwargs: {cfg.id}: {error}") from None
+        where = user_frame(error.__traceback__)
+        key = "env.entry_point" if cfg.entry_point and "gymnasium.Env class" in str(error) else "env.kwargs"
+        raise UserError(f"{key}: {cfg.name}: {_one_line(error)}{f' ({where})' if where else ''}") from None
+    except UserError:
+        raise
+    except Exception as error:
+        if user_frame(error.__traceback__) is None:
+            raise
+        # the constructor in the user's module failed: their error, at their line
+        raise UserError(f"env: making {cfg.name} failed: {describe_error(error)}") from None
     try:
         env = _wrap(cfg, env)
     except errors as error:
         env.close()
-        raise UserError(f"env.wrappers: {cfg.id}: {error}") from None
+        raise UserError(f"env.wrappers: {cfg.name}: {error}") from None
     try:
         return env.observation_space, env.action_space
     finally:
         env.close()
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,9 @@ def build_vec_env(
 ) -> VecEnv:
     """The vectorised env: ``n_envs`` seeded copies, then VecNormalize and VecFrameStack when configured.
 
+    ``auto`` (the default) steps our envs batched (:mod:`recurrent_rl.vecenv.batched`, exactly
+    DummyVecEnv's results) when every part has a batched version, else as ``dummy``.
+
     For evaluation (``training=False``) the normalisation statistics are frozen and rewards are left raw;
     the caller copies the statistics in from the training env or a saved file.
     """
@@ -124,7 +149,9 @@ def build_vec_env(
     factories: list[Callable[[], gym.Env]] = [
         _EnvFactory(cfg, render_mode, subprocess) for _ in range(n_envs)
     ]
-    venv: VecEnv = SubprocVecEnv(factories) if subprocess else DummyVecEnv(factories)
+    venv: VecEnv | None = batched_vec_env(kind, factories) if kind in ("auto", "batched") else None
+    if venv is None:
+        venv = SubprocVecEnv(factories) if subprocess else DummyVecEnv(factories)
     venv.seed(seed)
     if cfg.normalize is not None:
         venv = VecNormalize(

@@ -80,6 +80,37 @@ CONFIG_CASES = [
         "env.import: cannot import 'no_such_module_xyz'",
     ),
     (
+        "both env id and entry point",
+        GOOD,
+        ["--set", "env.entry_point=envs.tmaze:TMaze"],
+        "env.entry_point: got 'envs.tmaze:TMaze', expected exactly one of env.id and env.entry_point",
+    ),
+    (
+        "neither env id nor entry point",
+        GOOD,
+        ["--set", "env.id=null"],
+        "--set env.id: env.id: expected env.id (a registered id, or module:EnvId) or env.entry_point",
+    ),
+    (
+        "entry point not module:attr",
+        GOOD,
+        ["--set", "env.id=null", "--set", "env.entry_point=envs.tmaze.TMaze"],
+        "env.entry_point: got 'envs.tmaze.TMaze', expected module:attr",
+    ),
+    (
+        "entry point attribute missing",
+        GOOD,
+        ["--set", "env.id=null", "--set", "env.entry_point=envs.tmaze:NoSuchMaze"],
+        "env.entry_point: 'envs.tmaze:NoSuchMaze': ",
+    ),
+    (
+        "entry point module not found",
+        GOOD,
+        ["--set", "env.id=null", "--set", "env.entry_point=no_such_module_xyz:Env"],
+        "env.entry_point: cannot import 'no_such_module_xyz': no no_such_module_xyz.py or "
+        "no_such_module_xyz/ package in /",
+    ),
+    (
         "bad env kwarg value",
         GOOD.replace("corridor_length: 3", "corridor_length: 0"),
         [],
@@ -331,7 +362,25 @@ RUN_CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
         "export named like the sidecar",
         _unchanged,
         ["export", "RUN", "--out", "policy.json"],
-        "that is the sidecar's name",
+        "--out policy.json: expected a .onnx (ONNX) or .pt (TorchScript) file name",
+    ),
+    (
+        "export --prune out of range",
+        _unchanged,
+        ["export", "RUN", "--out", "policy.onnx", "--prune", "1.5"],
+        "--prune 1.5: expected a fraction between 0 and 1",
+    ),
+    (
+        "export --tolerance without compression",
+        _unchanged,
+        ["export", "RUN", "--out", "policy.onnx", "--tolerance", "0.1"],
+        "with --prune and/or --quantize",
+    ),
+    (
+        "export --quantize to TorchScript",
+        _unchanged,
+        ["export", "RUN", "--out", "policy.pt", "--quantize", "int8"],
+        "--prune and --quantize need an ONNX file",
     ),
 ]
 

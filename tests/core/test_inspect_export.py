@@ -120,7 +120,8 @@ def test_export_acts_like_predict(runs: dict[str, Path], exported: dict[str, Pat
     assert [spec["name"] for spec in sidecar["inputs"]] == ["obs", "h", "c", "episode_start"]
     assert sidecar["source"]["timesteps"] == 256
     if name == "normalized":
-        assert len(sidecar["normalization"]["obs_mean"]) == 4 and sidecar["normalization"]["clip"] == 10.0
+        statistics = sidecar["normalization"]["obs"]
+        assert len(statistics["mean"]) == 4 and statistics["clip"] == 10.0 and statistics["applied_in_model"]
     else:
         assert sidecar["normalization"] is None
     _episodes_agree(runs[name], exported[name])

@@ -166,3 +166,8 @@ class BanditBelief:
             b = self.b * like0 / (self.b * like0 + (1.0 - self.b) * (1.0 - like0))
             self.b = b * (1.0 - self.s) + (1.0 - b) * self.s
         return 0 if self.b >= 0.5 else 1
+
+
+def without_hidden(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` without ``hidden_state`` and ``hidden_state_visible`` (checked in test_hidden_state.py)."""
+    return {k: v for k, v in info.items() if k not in ("hidden_state", "hidden_state_visible")}

@@ -15,6 +15,7 @@ from tests.envs._policies import (
     assert_pickle_continues,
     assert_seeding,
     run_episode,
+    without_hidden,
 )
 
 ENV_ID = "RecurrentRL/SwitchingBandit-v0"
@@ -60,12 +61,12 @@ def test_observation_layout() -> None:
     better = env._better
     obs, reward, terminated, _, info = env.step(better)
     np.testing.assert_array_equal(obs, [better == 0, better == 1, 1, 0])
-    assert (reward, terminated, info) == (1.0, False, {})
+    assert (reward, terminated, without_hidden(info)) == (1.0, False, {})
     obs, reward, _, _, _ = env.step(1 - better)
     np.testing.assert_array_equal(obs, [better == 1, better == 0, 0, 0])
     assert reward == 0.0
     obs, reward, terminated, truncated, info = env.step(better)
-    assert (terminated, truncated, info) == (True, False, {"better_arm_fraction": 2 / 3})
+    assert (terminated, truncated, without_hidden(info)) == (True, False, {"better_arm_fraction": 2 / 3})
     assert obs.dtype == np.float32 and env.observation_space.contains(obs)
 
 

@@ -1,0 +1,65 @@
+"""``recurrent-rl explain RUN_DIR|MODEL_ZIP``: the actor LSTM's gates, what its memory holds, and where."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from recurrent_rl.commands.output import announce_run, print_rows
+from recurrent_rl.errors import EXIT_OK, UserError
+
+NAME = "explain"
+HELP = "show the LSTM's gates, probe what its memory holds, find and clamp the memory cells"
+OUTPUTS = ("trace.npz", "summary.json", "gates.png", "probes.png")
+MAX_ENVS = 8
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|MODEL_ZIP")
+    parser.add_argument("--episodes", type=int, default=200, help="deterministic episodes (default 200)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default RUN_DIR/explain)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
+    parser.add_argument("--force", action="store_true", help="overwrite the outputs of an earlier explain")
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    from recurrent_rl.artifacts import saved_run
+
+    if args.episodes < 10:
+        raise UserError(
+            f"explain: --episodes {args.episodes}: expected an integer >= 10 (probes need episodes)"
+        )
+    saved = saved_run.locate(args.target)
+    announce_run(saved)
+    cfg = saved.require_config()
+    if cfg.algo.name != "recurrent_ppo":
+        raise UserError(
+            f"explain: {saved.model} is a memoryless policy (algo.name: {cfg.algo.name}); no LSTM"
+        )
+    out = args.out if args.out is not None else saved.run_dir / "explain"
+    if out.exists() and not out.is_dir():
+        raise UserError(f"explain --out {out}: not a folder")
+    existing = [name for name in OUTPUTS if (out / name).exists()]
+    if existing and not args.force:
+        raise UserError(
+            f"explain --out {out}: already holds {', '.join(existing)} (use --force to overwrite)"
+        )
+    saved_run.check_files(saved)
+    import torch
+
+    from recurrent_rl.explain import explain, format_table
+
+    torch.set_num_threads(cfg.train.torch_threads)
+    out.mkdir(parents=True, exist_ok=True)
+    n_envs = min(args.episodes, MAX_ENVS)
+    with saved_run.restore(saved, n_envs=n_envs, seed=args.seed) as restored:
+        summary = explain(restored.policy, restored.env, args.episodes, args.seed, out)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_rows(format_table(summary))
+        print(f"outputs in {out}: {', '.join(OUTPUTS)}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,104 @@
+"""What a study folder shows after each run of the command: trials.csv, best.yaml, importance.png and
+history.png, each written whole (:mod:`recurrent_rl.artifacts.atomic`)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from optuna.trial import TrialState
+
+from recurrent_rl.artifacts.atomic import atomic_write_bytes, atomic_write_text
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.errors import UserError
+from recurrent_rl.tuning.study import TuneSettings
+
+TRIALS_CSV = "trials.csv"
+BEST_YAML = "best.yaml"
+IMPORTANCE_PNG = "importance.png"
+HISTORY_PNG = "history.png"
+
+
+def write_outputs(study: optuna.Study, settings: TuneSettings) -> list[str]:
+    """Write every output the study's trials allow; return notes on what was skipped."""
+    notes: list[str] = []
+    trials = study.get_trials(deepcopy=False)
+    if not trials:
+        return ["no trial yet: nothing written"]
+    folder = settings.study_dir
+    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    atomic_write_text(folder / TRIALS_CSV, frame.to_csv(index=False))
+    complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+    if not complete:
+        return [*notes, "no complete trial yet: no best.yaml, importance.png or history.png"]
+    atomic_write_text(folder / BEST_YAML, best_yaml(study.best_trial, settings))
+    notes += _plot(
+        folder / HISTORY_PNG, lambda: optuna.visualization.matplotlib.plot_optimization_history(study)
+    )
+    if len(complete) < 2:
+        notes.append("importance.png needs 2 complete trials: skipped")
+    else:
+        notes += _plot(
+            folder / IMPORTANCE_PNG, lambda: optuna.visualization.matplotlib.plot_param_importances(study)
+        )
+    return notes
+
+
+def best_yaml(trial: optuna.trial.FrozenTrial, settings: TuneSettings) -> str:
+    """The best trial's complete config, which ``recurrent-rl train`` runs as is, with where it came from."""
+    overrides = list(trial.user_attrs.get("overrides", []))
+    loaded = load_config(settings.config, [*settings.sets, *overrides])
+    data = loaded.config.model_dump(mode="json", by_alias=True)
+    data["logging"]["experiment"] = None  # named after the file it is saved as
+    header = [
+        f"# Best trial of study {settings.study}: trial {trial.number}, objective {settings.objective} "
+        f"({settings.metric}) = {trial.value:.6g}",
+        f"# storage: {_without_password(settings.storage)}",
+        f"# found by: {settings.command}",
+        f"# base config: {settings.config}",
+        *(f"#   {line}" for line in _changes(overrides, settings.sets)),
+    ]
+    if trial.user_attrs.get("constrained"):
+        header.append(f"# constrained: {trial.user_attrs['constrained']}")
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return "\n".join(header) + "\n" + body
+
+
+def _changes(overrides: list[str], sets: tuple[str, ...]) -> list[str]:
+    return [f"--set {item}" for item in (*sets, *overrides)]
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _plot(path: Path, draw: Any) -> list[str]:
+    """Draw with Optuna's matplotlib backend and save as PNG; a note instead when Optuna cannot plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            axes = draw()
+    except (ValueError, RuntimeError, ImportError, UserError) as error:
+        return [f"{path.name} skipped: {error}"]
+    figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+    figure.set_size_inches(9, 5)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return []

@@ -1,0 +1,128 @@
+"""Studies end to end: parallel workers, the study folder's outputs, best.yaml trains, pruning, objectives."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from recurrent_rl.config.loader import load_config
+from recurrent_rl.tuning.objective import objective_value
+from recurrent_rl.tuning.space import default_space, load_space
+from recurrent_rl.tuning.study import TuneSettings, default_storage
+from recurrent_rl.tuning.worker import run_worker
+from tests.core.cli_helpers import run_cli
+from tests.tuning.helpers import finished, load, write_tiny
+
+
+def test_two_workers_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:
+    write_tiny(tmp_path)
+    args = ("tune", "tiny.yaml", "--space", "space.yaml", "--trials", "4", "--jobs", "2")
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    study_dir = tmp_path / "runs" / "studies" / "tiny"
+    assert tmp_path / done.stdout.strip().splitlines()[-1] == study_dir / "best.yaml"
+    for name in ("study.db", "trials.csv", "best.yaml", "history.png", "importance.png"):
+        assert (study_dir / name).is_file(), name
+
+    study = load(study_dir)
+    numbers = [trial.number for trial in finished(study)]
+    assert sorted(numbers) == [0, 1, 2, 3] and len(study.get_trials()) == 4
+    workers = {trial.user_attrs["worker"] for trial in study.get_trials()}
+    assert len(workers) == 2  # two processes shared the work
+    with (study_dir / "trials.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(row["number"]) for row in rows) == [0, 1, 2, 3]
+    for trial in study.get_trials():
+        run_dir = Path(trial.user_attrs["run_dir"])
+        assert run_dir == study_dir.absolute() / f"trial_{trial.number:04d}"
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert config["algo"]["batch_size"] <= config["algo"]["n_steps"] * 2  # clamped where needed
+        if trial.params["algo.batch_size"] > config["algo"]["n_steps"] * 2:
+            assert "algo.batch_size 64 ->" in trial.user_attrs["constrained"]
+
+    best = (study_dir / "best.yaml").read_text()
+    assert f"trial {study.best_trial.number}" in best.splitlines()[0]
+    assert "recurrent-rl tune tiny.yaml --space space.yaml --trials 4 --jobs 2" in best
+    trained = run_cli("train", study_dir / "best.yaml", "--runs-dir", "again", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    run_dir = Path(trained.stdout.strip().splitlines()[-1])
+    assert run_dir.parent.name == "best"
+    again = yaml.safe_load((tmp_path / run_dir / "config.yaml").read_text())
+    for key, value in study.best_trial.params.items():
+        section, name = key.split(".")
+        if name in again[section] and key != "algo.batch_size":
+            assert again[section][name] == pytest.approx(value), key
+
+    rerun = run_cli(*args, cwd=tmp_path)  # the study is complete: nothing to do
+    assert rerun.returncode == 0, rerun.stderr
+    assert "4 of 4 trials finished" in rerun.stderr
+    assert len(load(study_dir).get_trials()) == 4
+
+    changed = run_cli("tune", "tiny.yaml", "--trials", "5", cwd=tmp_path)  # the default space
+    assert changed.returncode == 2 and "different space" in changed.stderr
+
+
+def _settings(tmp_path: Path, name: str, trials: int = 1) -> TuneSettings:
+    config = write_tiny(tmp_path, total_timesteps=512)
+    study_dir = tmp_path / "runs" / "studies" / name
+    study_dir.mkdir(parents=True)
+    return TuneSettings(
+        config=config,
+        sets=("logging.runs_dir=" + str(tmp_path / "runs"),),
+        space=None,
+        trials=trials,
+        storage=default_storage(study_dir),
+        study=name,
+        study_dir=study_dir,
+        command="test",
+    )
+
+
+def test_a_pruned_trial_stops_training_and_is_recorded_as_pruned(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "pruned")
+    space = load_space(tmp_path / "space.yaml", load_config(settings.config).data)
+    always = optuna.pruners.ThresholdPruner(lower=1e9)  # every evaluation is below: prune at the first
+    assert run_worker(settings, space, pruner=always) == 0
+    (trial,) = load(settings.study_dir).get_trials()
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert trial.intermediate_values == {1: 0.0}
+    assert trial.user_attrs["status"] == "stopped_early"
+    assert trial.user_attrs["message"].startswith("pruned by the tuner at evaluation 1")
+    summary = json.loads((settings.study_dir / "trial_0000" / "summary.json").read_text())
+    assert summary["status"] == "stopped_early" and summary["message"].startswith("pruned")
+    assert summary["total_timesteps"] < 512
+
+
+def test_a_config_the_loader_rejects_is_pruned_with_its_reason(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "rejected")
+    bad = tmp_path / "rejected.yaml"
+    bad.write_text("env.n_envs: {choice: [1]}\nalgo.n_steps: {choice: [1]}\n")  # a rollout of 1 step
+    space = load_space(bad, load_config(settings.config).data)
+    assert run_worker(settings, space) == 0
+    (trial,) = load(settings.study_dir).get_trials()
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert "n_steps * env.n_envs must be > 1" in trial.user_attrs["rejected"]
+    assert not (settings.study_dir / "trial_0000").exists()
+
+
+def test_default_space_checks_against_the_shipped_configs() -> None:
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    from recurrent_rl.tuning.space import check_space
+
+    for name in ("cartpole_novel.yaml", "count_recall.yaml", "pendulum_novel.yaml"):
+        check_space(default_space(), load_config(configs / name).data, {})
+
+
+def test_objectives() -> None:
+    curve = [(100, 0.0), (200, 0.5), (300, 1.0), (400, 1.0)]
+    assert objective_value(curve, "final", 400) == pytest.approx((0.5 + 1.0 + 1.0) / 3)
+    assert objective_value(curve, "auc", 400) == pytest.approx((0 + 50 + 100 + 100) / 400)
+    early = [(100, 0.5), (200, 1.0)]  # stopped at its target: the last value holds to the budget
+    assert objective_value(early, "auc", 400) == pytest.approx((50 + 100 + 200) / 400)
