@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recurrent_rl.commands.options import add_set_option
 from recurrent_rl.errors import UserError
 
 if TYPE_CHECKING:
@@ -46,14 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto: the success rate where the env reports success, else the mean return",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value for every trial, e.g. --set train.total_timesteps=50000",
-    )
+    add_set_option(parser, "override a config value for every trial, e.g. --set train.total_timesteps=50000")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="start no trial after this long")
     parser.add_argument(
         "--ray",

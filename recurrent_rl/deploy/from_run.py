@@ -108,10 +108,10 @@ def export_saved(
             data, variants = _torchscript(module), list[Variant]()
             extra: dict[str, Any] = {}
         else:
-            data, variants, extra = _onnx(
-                restored, cfg.env.frame_stack, prune, quantize, tolerance, episodes, seed
-            )
             module = policy_module(restored, cfg.env.frame_stack, with_logits=True)
+            data, variants, extra = _onnx(
+                restored, module, cfg.env.frame_stack, prune, quantize, tolerance, episodes, seed
+            )
     description = describe(module, format=fmt, file=out.name, source=source, **extra)
     atomic_write_bytes(out, data)
     atomic_write_json(sidecar, description)
@@ -138,6 +138,7 @@ def _torchscript(module: PolicyModule) -> bytes:
 
 def _onnx(
     restored: Restored,
+    module: PolicyModule,
     frame_stack: int | None,
     prune: float | None,
     quantize: str | None,
@@ -151,7 +152,6 @@ def _onnx(
     from recurrent_rl.deploy.onnx_export import export_onnx
     from recurrent_rl.deploy.runtime import make_session
 
-    module = policy_module(restored, frame_stack, with_logits=True)
     data = export_onnx(module)
     session = make_session(data)
     steps, _ = record_inputs(module, restored.env, episodes, seed)
