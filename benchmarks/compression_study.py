@@ -3,7 +3,8 @@ policies, trained here with the shipped configs' hyperparameters::
 
     python benchmarks/compression_study.py [--episodes 100] [--out benchmarks/results/compression.md]
 
-TMaze (corridor 10, configs/tmaze.yaml) trains until 50 evaluation episodes reach 98% success (~45k steps);
+Both agents are built from the shipped configs by recurrent_rl's own builders. TMaze (corridor 10,
+configs/tmaze.yaml) trains until 50 evaluation episodes reach 98% success (~45k steps);
 CartPoleNoVel (configs/cartpole_novel.yaml: VecNormalize, zoo hyperparameters) trains 100k steps (a couple
 of minutes). Each variant (global L1 pruning of the actor's LSTM and Linear weights at 0/50/80/90%, int8
 dynamic quantization, both) is exported to ONNX and played for ``--episodes`` episodes with onnxruntime
@@ -29,6 +30,8 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import envs  # noqa: E402,F401  (registers RecurrentRL/ ids)
+from recurrent_rl.algo.build import build_model  # noqa: E402
+from recurrent_rl.config.loader import load_config  # noqa: E402
 from recurrent_rl.deploy import (  # noqa: E402
     ObsNormalization,
     OrtPolicy,
@@ -44,6 +47,7 @@ from recurrent_rl.deploy import (  # noqa: E402
     quantize_int8,
     record_inputs,
 )
+from recurrent_rl.vecenv.build import build_vec_env  # noqa: E402
 
 VARIANTS: list[tuple[str, float, bool]] = [
     ("float32", 0.0, False),
@@ -55,36 +59,19 @@ VARIANTS: list[tuple[str, float, bool]] = [
 ]
 
 
-def algorithm() -> tuple[type, str]:
-    """The project's FastRecurrentPPO (same maths, ~3x faster) wherever it lives, else sb3-contrib's."""
-    for name in ("recurrent_rl.algo.fast_ppo", "recurrent_rl.fast_ppo"):
-        try:
-            return __import__(name, fromlist=["FastRecurrentPPO"]).FastRecurrentPPO, "FastRecurrentPPO"
-        except (ImportError, AttributeError):
-            continue
-    from sb3_contrib import RecurrentPPO
-
-    return RecurrentPPO, "sb3-contrib RecurrentPPO"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-def train_tmaze(algo: type) -> tuple[PolicyModule, dict[str, Any], int]:
+def build(config: str) -> tuple[Any, VecEnv]:
+    """The agent and training env of a shipped config, seed 0, built as ``recurrent-rl train`` builds them."""
+    cfg = load_config(CONFIGS / config).config
+    venv = build_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=0, training=True)
+    return build_model(cfg, venv), venv
+
+
+def train_tmaze() -> tuple[PolicyModule, dict[str, Any], int]:
+    model, _ = build("tmaze.yaml")
     kwargs = {"corridor_length": 10}
-    venv = make_vec_env("RecurrentRL/TMaze-v0", n_envs=8, seed=0, env_kwargs=kwargs)
-    net = {"lstm_hidden_size": 32, "net_arch": {"pi": [32], "vf": [32]}, "activation_fn": torch.nn.Tanh}
-    model = algo(
-        "MlpLstmPolicy",
-        venv,
-        learning_rate=1e-3,
-        n_steps=64,
-        batch_size=128,
-        n_epochs=4,
-        gamma=0.99,
-        gae_lambda=0.95,
-        ent_coef=0.01,
-        policy_kwargs=net,
-        seed=0,
-        device="cpu",
-    )
     eval_env = make_vec_env("RecurrentRL/TMaze-v0", n_envs=10, seed=10_000, env_kwargs=kwargs)
     while model.num_timesteps < 150_000:
         model.learn(5120, reset_num_timesteps=False)
@@ -95,30 +82,9 @@ def train_tmaze(algo: type) -> tuple[PolicyModule, dict[str, Any], int]:
     return PolicyModule(model.policy), {"id": "RecurrentRL/TMaze-v0", "kwargs": kwargs}, model.num_timesteps
 
 
-def train_cartpole(algo: type) -> tuple[PolicyModule, dict[str, Any], int]:
-    venv = VecNormalize(make_vec_env("RecurrentRL/CartPoleNoVel-v1", n_envs=8, seed=0), gamma=0.98)
-    net = {
-        "lstm_hidden_size": 64,
-        "net_arch": {"pi": [64], "vf": [64]},
-        "activation_fn": torch.nn.ReLU,
-        "ortho_init": False,
-        "enable_critic_lstm": True,
-    }
-    model = algo(
-        "MlpLstmPolicy",
-        venv,
-        learning_rate=lambda p: 1e-3 * p,
-        clip_range=lambda p: 0.2 * p,
-        n_steps=32,
-        batch_size=256,
-        n_epochs=20,
-        gamma=0.98,
-        gae_lambda=0.8,
-        ent_coef=0.0,
-        policy_kwargs=net,
-        seed=0,
-        device="cpu",
-    )
+def train_cartpole() -> tuple[PolicyModule, dict[str, Any], int]:
+    model, venv = build("cartpole_novel.yaml")
+    assert isinstance(venv, VecNormalize)
     model.learn(100_000)
     rms: Any = venv.obs_rms
     stats = ObsNormalization(rms.mean.copy(), rms.var.copy(), venv.clip_obs, venv.epsilon)
@@ -131,7 +97,7 @@ def _variant(
 ) -> dict[str, Any]:
     policy = copy_policy(module.policy)
     sparsity = prune(policy, fraction)
-    variant = PolicyModule(policy, module.observation_space, module.paths[0].stats)
+    variant = PolicyModule(policy, module.observation_space, module.obs_paths[0].stats)
     data = export_onnx(variant)
     if int8:
         data = quantize_int8(data)
@@ -196,12 +162,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     gym.logger.min_level = 40
-    algo, algo_name = algorithm()
+    algo_name = "FastRecurrentPPO (recurrent_rl's default implementation)"
     start, load_before = time.time(), os.getloadavg()
     results = {}
     for name, train in (("TMaze", train_tmaze), ("CartPoleNoVel", train_cartpole)):
         print(f"training {name} with {algo_name}", flush=True)
-        module, env, steps = train(algo)
+        module, env, steps = train()
         results[name] = ([_variant(module, env, args.episodes, *v) for v in VARIANTS], steps)
     text = markdown(
         results, algo_name, args.episodes, (load_before, os.getloadavg()), (time.time() - start) / 60

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import gymnasium as gym
+import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -128,10 +129,24 @@ def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
         )
 
 
+def add_forget_bias(policy: BasePolicy, value: float) -> None:
+    """Add ``value`` to the forget-gate bias of every LSTM of ``policy`` (actor, critic, every layer).
+
+    PyTorch orders an LSTM's gates (input, forget, cell, output); its forget gate starts near
+    sigmoid(0) = 0.5, so a cell halves its content every step. A bias ``b`` makes that sigmoid(b).
+    """
+    for lstm in (module for module in policy.modules() if isinstance(module, nn.LSTM)):
+        size = lstm.hidden_size
+        for layer in range(lstm.num_layers):
+            bias = getattr(lstm, f"bias_ih_l{layer}")
+            with torch.no_grad():
+                bias[size : 2 * size] += value
+
+
 def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
-    """The algorithm with its policy, seeded, on ``env``."""
+    """The algorithm with its policy, seeded, on ``env`` (``policy.forget_bias`` applied)."""
     algo_cls = algorithm_class(cfg)
-    return algo_cls(
+    model = algo_cls(
         cfg.policy.type,
         env,
         policy_kwargs=policy_kwargs(cfg),
@@ -140,6 +155,9 @@ def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
         verbose=0,
         **algorithm_kwargs(cfg),
     )
+    if cfg.algo.name == "recurrent_ppo" and cfg.policy.forget_bias:
+        add_forget_bias(model.policy, cfg.policy.forget_bias)
+    return model
 
 
 def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Space) -> BasePolicy:

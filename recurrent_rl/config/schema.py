@@ -172,6 +172,9 @@ class PolicyConfig(_Section):
     n_lstm_layers: int = Field(1, ge=1, le=8)
     enable_critic_lstm: bool = True
     shared_lstm: bool = False
+    # Added to every LSTM's forget-gate bias at initialisation: +b keeps a cell's content for about
+    # 1 + e^b steps instead of ~2, so a cue seen 100 steps back still reaches the gradient (see the README).
+    forget_bias: float = Field(0.0, ge=-10, le=10)
     net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = None
     activation: ActivationName = "tanh"
     ortho_init: bool = True

@@ -8,7 +8,7 @@ VecNormalize / VecFrameStack / VecTransposeImage is unwrapped down to the raw en
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env.vec_transpose import VecTransposeImage
 
 from recurrent_rl.deploy.module import PolicyModule, state_output
 from recurrent_rl.deploy.runtime import OrtPolicy
-from recurrent_rl.evaluation.episodes import EvalResult
+from recurrent_rl.evaluation.episodes import Act, EvalResult, play_episodes
 
 __all__ = ["CheckResult", "PlayResult", "compare", "play", "raw_vec_env", "record_inputs"]
 
@@ -62,31 +62,12 @@ def raw_vec_env(env: VecEnv | gym.Env) -> VecEnv:
     return venv
 
 
-def _episodes(
-    env: VecEnv | gym.Env, n_episodes: int, act: Callable[[Any, np.ndarray], np.ndarray], seed: int | None
-) -> PlayResult:
-    """Play ``n_episodes`` spread over the envs as ``recurrent_rl``'s evaluation does (same order)."""
+def _episodes(env: VecEnv | gym.Env, n_episodes: int, act: Act, seed: int | None) -> PlayResult:
+    """Play ``n_episodes`` on the raw env as evaluation does (same episodes, same order)."""
     venv = raw_vec_env(env)
-    n_envs = venv.num_envs
-    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
-    counts, totals, lengths = np.zeros(n_envs, dtype=int), np.zeros(n_envs), np.zeros(n_envs, dtype=int)
     if seed is not None:
         venv.seed(seed)
-    obs, starts, result = venv.reset(), np.ones(n_envs, dtype=np.float32), PlayResult()
-    while (counts < targets).any():
-        obs, rewards, dones, infos = venv.step(act(obs, starts))
-        totals += rewards
-        lengths += 1
-        for i in np.flatnonzero(dones):
-            if counts[i] < targets[i]:
-                result.returns.append(float(totals[i]))
-                result.lengths.append(int(lengths[i]))
-                success = infos[i].get("is_success")
-                result.successes.append(None if success is None else bool(success))
-                counts[i] += 1
-            totals[i], lengths[i] = 0.0, 0
-        starts = dones.astype(np.float32)
-    return result
+    return play_episodes(venv, n_episodes, act)
 
 
 def record_inputs(

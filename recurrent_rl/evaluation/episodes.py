@@ -78,6 +78,53 @@ class EvalResult:
         )
 
 
+Act = Callable[[Any, np.ndarray], np.ndarray]
+"""``act(observations, episode_starts) -> actions``: one step of a policy that carries its own state."""
+
+
+def play_episodes(
+    env: VecEnv,
+    n_episodes: int,
+    act: Act,
+    on_step: Callable[[], None] | None = None,
+    require_monitor: bool = False,
+) -> EvalResult:
+    """Play ``n_episodes`` episodes spread evenly over the envs of ``env``, actions from ``act``.
+
+    Env ``i`` plays ``(n_episodes + i) // n_envs`` episodes, so the episodes and their order depend only on
+    ``n_episodes``, ``n_envs`` and the seed. ``episode_starts`` is true on the first step of every episode.
+    Returns and lengths come from the Monitor inside each env (raw rewards) where there is one, else from the
+    rewards ``env`` returns (``require_monitor``: a missing Monitor is an error).
+    """
+    n_envs = env.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    counts, totals, lengths = np.zeros(n_envs, dtype=int), np.zeros(n_envs), np.zeros(n_envs, dtype=int)
+    result = EvalResult()
+    observations = env.reset()
+    if on_step is not None:
+        on_step()  # the first frame of the first episode (later episodes start inside step's auto-reset)
+    episode_starts = np.ones(n_envs, dtype=bool)
+    while (counts < targets).any():
+        observations, rewards, dones, infos = env.step(act(observations, episode_starts))
+        if on_step is not None:
+            on_step()
+        totals += rewards
+        lengths += 1
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                episode = infos[i].get("episode")
+                if episode is None and require_monitor:
+                    raise RuntimeError("evaluation env is not wrapped in a Monitor")
+                result.returns.append(float(totals[i] if episode is None else episode["r"]))
+                result.lengths.append(int(lengths[i] if episode is None else episode["l"]))
+                success = infos[i].get("is_success")
+                result.successes.append(None if success is None else bool(success))
+                counts[i] += 1
+            totals[i], lengths[i] = 0.0, 0
+        episode_starts = dones.astype(bool)
+    return result
+
+
 def evaluate(
     model: Predictor,
     env: VecEnv,
@@ -85,37 +132,19 @@ def evaluate(
     deterministic: bool = True,
     on_step: Callable[[], None] | None = None,
 ) -> EvalResult:
-    """Play ``n_episodes`` episodes spread evenly over the envs of ``env``.
+    """Play ``n_episodes`` episodes of ``model`` spread evenly over the envs (:func:`play_episodes`).
 
     The recurrent state returned by ``predict`` is passed back on the next step, and ``episode_start`` is
     true on the first step of every episode so the policy zeroes that env's state: no memory leaks from one
-    episode into the next. Returns and lengths come from the Monitor inside each env (raw rewards).
+    episode into the next. ``env`` must wrap each env in a Monitor: its rewards may be normalised.
     """
-    n_envs = env.num_envs
-    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
-    counts = np.zeros(n_envs, dtype=int)
-    result = EvalResult()
-    observations = env.reset()
-    if on_step is not None:
-        on_step()  # the first frame of the first episode (later episodes start inside step's auto-reset)
     state: tuple[np.ndarray, ...] | None = None
-    episode_starts = np.ones(n_envs, dtype=bool)
-    while (counts < targets).any():
+
+    def act(observations: Any, episode_starts: np.ndarray) -> np.ndarray:
+        nonlocal state
         actions, state = model.predict(
             observations, state=state, episode_start=episode_starts, deterministic=deterministic
         )
-        observations, _, dones, infos = env.step(actions)
-        if on_step is not None:
-            on_step()
-        for i in range(n_envs):
-            if dones[i] and counts[i] < targets[i]:
-                episode = infos[i].get("episode")
-                if episode is None:
-                    raise RuntimeError("evaluation env is not wrapped in a Monitor")
-                result.returns.append(float(episode["r"]))
-                result.lengths.append(int(episode["l"]))
-                success = infos[i].get("is_success")
-                result.successes.append(None if success is None else bool(success))
-                counts[i] += 1
-        episode_starts = dones.astype(bool)
-    return result
+        return actions
+
+    return play_episodes(env, n_episodes, act, on_step, require_monitor=True)

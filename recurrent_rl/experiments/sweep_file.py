@@ -232,17 +232,19 @@ def stored_sweep(sweep_dir: Path) -> dict[str, Any] | None:
 
 
 def check_unchanged(sweep: Sweep, stored: dict[str, Any], sweep_dir: Path) -> None:
-    """A UserError naming the key if the sweep changed other than by adding seeds or grid values."""
+    """A UserError naming the key if the sweep changed other than by adding configs, seeds or grid values."""
     new, marks = sweep.resolved(), sweep.marks
 
     def refuse(key: Key, what: str) -> UserError:
         return UserError(
             f"{_at(marks, *key)}: {'.'.join(key)}: {what} since the sweep in {sweep_dir} started; "
-            "a sweep may only gain seeds or grid values (give it a new name to start a different sweep)"
+            "a sweep may only gain configs, seeds or grid values "
+            "(give it a new name to start a different sweep)"
         )
 
-    if stored["configs"] != new["configs"]:
-        raise refuse(("configs",), f"was {stored['configs']}")
+    removed_configs = [config for config in stored["configs"] if config not in new["configs"]]
+    if removed_configs:
+        raise refuse(("configs",), f"{removed_configs} removed")
     for key in sorted(set(stored["set"]) | set(new["set"])):
         if stored["set"].get(key) != new["set"].get(key):
             raise refuse(("set", key), f"was {stored['set'].get(key, 'not set')!r}")

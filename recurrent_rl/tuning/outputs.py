@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from recurrent_rl.artifacts.atomic import atomic_write_bytes, atomic_write_text
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.errors import UserError
+from recurrent_rl.tuning.objective import FINAL_WINDOW
 from recurrent_rl.tuning.study import TuneSettings
 
 TRIALS_CSV = "trials.csv"
@@ -36,16 +37,31 @@ def write_outputs(study: optuna.Study, settings: TuneSettings) -> list[str]:
     if not complete:
         return [*notes, "no complete trial yet: no best.yaml, importance.png or history.png"]
     atomic_write_text(folder / BEST_YAML, best_yaml(study.best_trial, settings))
+    target = objective_label(settings)
     notes += _plot(
-        folder / HISTORY_PNG, lambda: optuna.visualization.matplotlib.plot_optimization_history(study)
+        folder / HISTORY_PNG,
+        lambda: optuna.visualization.matplotlib.plot_optimization_history(study, target_name=target),
+        f"{settings.study}: objective per complete trial\n"
+        f"({len(complete)} of {len(trials)} trials complete; pruned and failed ones not shown)",
     )
     if len(complete) < 2:
         notes.append("importance.png needs 2 complete trials: skipped")
     else:
         notes += _plot(
-            folder / IMPORTANCE_PNG, lambda: optuna.visualization.matplotlib.plot_param_importances(study)
+            folder / IMPORTANCE_PNG,
+            lambda: optuna.visualization.matplotlib.plot_param_importances(study, target_name=target),
+            f"{settings.study}: hyperparameter importance\n"
+            f"(share of the objective's variance, fANOVA over {len(complete)} complete trials)",
         )
     return notes
+
+
+def objective_label(settings: TuneSettings) -> str:
+    """What the study maximises, in words (the plots' axis and legend)."""
+    metric = {"auto": "metric", "success_rate": "success rate", "mean_return": "mean return"}[settings.metric]
+    if settings.objective == "auc":
+        return f"mean {metric} over the budget (area under the curve)"
+    return f"final {metric} (mean of the last {FINAL_WINDOW} evaluations)"
 
 
 def best_yaml(trial: optuna.trial.FrozenTrial, settings: TuneSettings) -> str:
@@ -81,7 +97,7 @@ def _without_password(url: str) -> str:
         return url
 
 
-def _plot(path: Path, draw: Any) -> list[str]:
+def _plot(path: Path, draw: Any, title: str) -> list[str]:
     """Draw with Optuna's matplotlib backend and save as PNG; a note instead when Optuna cannot plot."""
     import matplotlib
 
@@ -94,7 +110,11 @@ def _plot(path: Path, draw: Any) -> list[str]:
             axes = draw()
     except (ValueError, RuntimeError, ImportError, UserError) as error:
         return [f"{path.name} skipped: {error}"]
-    figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+    first = axes if hasattr(axes, "figure") else axes.flat[0]
+    for location in ("left", "center", "right"):
+        first.set_title("", loc=location)
+    first.set_title(title, fontsize=11, loc="left")
+    figure = first.figure
     figure.set_size_inches(9, 5)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -53,6 +53,7 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "algo.max_grad_norm": {"choice": [0.3, 0.5, 1.0, 2.0, 5.0]},
     "policy.lstm_hidden_size": {"choice": [16, 32, 64, 128, 256]},
     "policy.n_lstm_layers": {"int": [1, 2]},
+    "policy.forget_bias": {"choice": [0.0, 1.0, 3.0, 5.0]},
     "policy.critic": {"choice": ["separate", "shared", "none"]},
     "policy.net_arch_width": {"choice": [32, 64, 128]},
     "policy.activation": {"choice": ["tanh", "relu"]},

@@ -51,3 +51,30 @@ def test_readme_config_reference_loads(tmp_path: Path) -> None:
     (tmp_path / "reference.yaml").write_text(block.group(1).replace("base: other.yaml", "# base"))
     cfg = load_config(tmp_path / "reference.yaml").config
     check_env_config(cfg.env)
+
+
+@pytest.mark.parametrize("critic", ["enable_critic_lstm=true", "enable_critic_lstm=false"])
+def test_forget_bias_shifts_only_the_forget_gates(critic: str) -> None:
+    """policy.forget_bias adds to the forget-gate slice of every LSTM (actor, critic, every layer)."""
+    import torch
+
+    def lstm_biases(forget_bias: float) -> dict[str, torch.Tensor]:
+        overrides = [f"policy.forget_bias={forget_bias}", "policy.n_lstm_layers=2", f"policy.{critic}"]
+        cfg = load_config(ROOT / "configs" / "tmaze.yaml", overrides).config
+        env = build_vec_env(cfg.env, cfg.algo, n_envs=2, seed=0, training=True)
+        try:
+            policy = build_model(cfg, env).policy
+        finally:
+            env.close()
+        return {name: value.clone() for name, value in policy.state_dict().items() if "lstm" in name}
+
+    plain, shifted = lstm_biases(0.0), lstm_biases(2.5)
+    hidden = 32
+    forget_slices = [name for name in plain if ".bias_ih_l" in name]
+    assert len(forget_slices) == (4 if critic.endswith("true") else 2)  # 2 layers, actor (+ critic)
+    for name, value in plain.items():
+        delta = shifted[name] - value
+        if name in forget_slices:
+            assert torch.allclose(delta[hidden : 2 * hidden], torch.full((hidden,), 2.5)), name
+            delta[hidden : 2 * hidden] = 0
+        assert torch.count_nonzero(delta) == 0, name

@@ -45,3 +45,11 @@ def test_default_config_solves_tmaze(tmp_path: Path, seed: int) -> None:
     run_dir, summary = _train("tmaze.yaml", tmp_path, f"train.seed={seed}")
     assert summary["status"] == "stopped_early", summary
     assert evaluate_saved(locate(run_dir), episodes=200).success_rate >= 0.95
+
+
+@pytest.mark.slow
+def test_long_memory_config_solves_corridor_100(tmp_path: Path) -> None:
+    """configs/tmaze_long.yaml (forget_bias 5, 256-step sequences) remembers a cue for 100 steps."""
+    run_dir, summary = _train("tmaze_long.yaml", tmp_path, "train.seed=0")
+    assert summary["status"] == "stopped_early", summary
+    assert evaluate_saved(locate(run_dir), episodes=200).success_rate >= 0.95

@@ -194,19 +194,23 @@ def test_a_failing_run_leaves_the_others_finished(
     failed_row = next(line for line in done.stdout.splitlines() if line.startswith("broken/seed0"))
     assert "failed" in failed_row and "the broken env failed on purpose" in failed_row
 
-    # The folder now holds this sweep: a changed file is refused, naming the change; added seeds are not.
+    # The folder now holds this sweep: a changed file is refused, naming the change; added seeds and
+    # configs are not.
     monkeypatch.chdir(tmp_path)
     original = sweep_file.read_text()
     for changed, fragment in (
         (original.replace("seeds: [0]", "seeds: [1]"), "mixed.yaml:3:1: seeds: [0] removed since the sweep"),
         (original + "set: {train.total_timesteps: 128}\n", "set.train.total_timesteps: was 'not set'"),
         (original + "grid: {algo.gamma: [0.9]}\n", "grid.algo.gamma: key added"),
-        (original.replace("../broken.yaml", "../tiny_ppo.yaml"), "configs: was ["),
+        (original.replace("../broken.yaml", "../tiny_ppo.yaml"), "broken.yaml'] removed since the sweep"),
     ):
         sweep_file.write_text(changed)
         assert main(["sweep", str(sweep_file)]) == 2
         assert fragment in capsys.readouterr().err
-    sweep_file.write_text(original.replace("seeds: [0]", "seeds: [0, 1]"))
+    grown = original.replace("seeds: [0]", "seeds: [0, 1]").replace(
+        "broken.yaml]", "broken.yaml, ../tiny_ppo.yaml]"
+    )
+    sweep_file.write_text(grown)
     assert main(["sweep", str(sweep_file), "--dry-run"]) == 0
     plan = {line.split()[1]: line.split()[0] for line in capsys.readouterr().out.splitlines()[1:-1]}
     assert plan == {
@@ -214,4 +218,6 @@ def test_a_failing_run_leaves_the_others_finished(
         "tiny/seed1": "start",
         "broken/seed0": "restart",
         "broken/seed1": "start",
+        "tiny_ppo/seed0": "start",
+        "tiny_ppo/seed1": "start",
     }

@@ -156,3 +156,22 @@ def test_dry_run_prints_the_runs_and_writes_nothing(
     assert len(out) == 1 + 8 + 1 and out[-1] == "8 runs in runs/sweeps/bad"
     assert out[1].split()[:2] == ["start", "tiny/corridor_length=2-seed0"]
     assert not (tmp_path / "runs").exists()
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize("path", sorted((SHIPPED / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_sweeps_load(path: Path) -> None:
+    from recurrent_rl.experiments.sweep_file import load_sweep
+
+    sweep = load_sweep(path)
+    assert len(sweep.spec.seeds) >= 3 and sweep.points()
+
+
+def test_the_suite_covers_every_shipped_config() -> None:
+    from recurrent_rl.experiments.sweep_file import load_sweep
+
+    suite = load_sweep(SHIPPED / "sweeps" / "suite.yaml")
+    assert {path.resolve() for path in suite.configs} == {path.resolve() for path in SHIPPED.glob("*.yaml")}
+    assert list(suite.spec.seeds) == [0, 1, 2, 3, 4]

@@ -87,6 +87,7 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         "algo.n_steps",  # the LSTM's sequence length
         "policy.lstm_hidden_size",
         "policy.n_lstm_layers",
+        "policy.forget_bias",
         "policy.enable_critic_lstm",
         "policy.shared_lstm",
         "policy.net_arch",
