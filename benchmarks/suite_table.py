@@ -13,13 +13,14 @@ other core running another training).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from recurrent_rl.artifacts.records import RunSummary, read_summary  # noqa: E402
+from recurrent_rl.experiments.plan import read_index  # noqa: E402
 from recurrent_rl.experiments.report import GroupReport, build  # noqa: E402
 from recurrent_rl.experiments.results import collect  # noqa: E402
 
@@ -38,11 +39,11 @@ def _stop(g: GroupReport) -> str:
 
 def row(config_dir: Path) -> str:
     returns = build([config_dir], "mean_return").groups[0]
-    success = build([config_dir]).groups[0]  # success_rate where every run reports one
+    success = build([config_dir], "success_rate").groups[0] if _has_success(returns) else None
     cfg = returns.group.cfg
-    summaries = [json.loads((run.run_dir / "summary.json").read_text()) for run in returns.group.runs]
-    steps = statistics.median(s["total_timesteps"] for s in summaries)
-    minutes = statistics.median(s["wall_time_s"] for s in summaries) / 60
+    summaries = [_summary(run.run_dir) for run in returns.group.runs]
+    steps = statistics.median(summary.total_timesteps for summary in summaries)
+    minutes = statistics.median(summary.wall_time_s or 0.0 for summary in summaries) / 60
     policy = cfg.policy.type + (f" + frame_stack {cfg.env.frame_stack}" if cfg.env.frame_stack else "")
     sb3 = cfg.algo.name == "recurrent_ppo" and cfg.algo.implementation == "sb3"
     implementation = " (sb3-contrib)" if sb3 else ""
@@ -54,7 +55,7 @@ def row(config_dir: Path) -> str:
         str(len(returns.values)),
         f"{steps / 1000:,.0f}k",
         _estimate(returns, digits),
-        _estimate(success, 2) if _has_success(success) else "–",
+        "–" if success is None else _estimate(success, 2),
         _stop(returns),
         f"{minutes:.1f}",
     ]
@@ -65,13 +66,18 @@ def _has_success(g: GroupReport) -> bool:
     return all(run.final is not None and run.final.success_rate is not None for run in g.group.runs)
 
 
+def _summary(run_dir: Path) -> RunSummary:
+    summary = read_summary(run_dir)
+    assert summary is not None, f"{run_dir}: a finished run without summary.json"
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", nargs="?", type=Path, default=Path("runs/sweeps/suite"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    index = json.loads((args.sweep / "index.json").read_text())["runs"]
-    configs = list(dict.fromkeys(entry["config"] for entry in index))
+    configs = list(dict.fromkeys(entry["config"] for entry in read_index(args.sweep)))
     unfinished = [run for run in collect([args.sweep]) if not run.usable]
     lines = [
         "| config | env | algorithm / policy | seeds | steps (median) | final return, IQM [95% CI] "
