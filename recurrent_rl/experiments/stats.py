@@ -2,6 +2,8 @@
 stratified-bootstrap percentile interval, and the probability of improvement of one group over another.
 
 Every estimate uses 2000 bootstrap repetitions and a fixed random state, so a report is reproducible.
+rliable draws its resampling indices from NumPy's global generator (``np.random.choice``), not from the
+``random_state`` it hands to arch, so each estimate seeds the global generator and restores it afterwards.
 """
 
 from __future__ import annotations
@@ -29,15 +31,21 @@ class Estimate:
 
 
 def _estimate(scores: np.ndarray | list[np.ndarray], func: Callable[..., np.ndarray]) -> tuple:
-    with warnings.catch_warnings():  # arch deprecates the RandomState that rliable passes it
-        warnings.simplefilter("ignore", FutureWarning)
-        points, intervals = rly.get_interval_estimates(
-            {"x": scores},
-            func,
-            reps=REPS,
-            confidence_interval_size=CONFIDENCE,
-            random_state=np.random.RandomState(SEED),
-        )
+    """rliable's point estimate and interval, the same for the same scores whatever ran before."""
+    global_state = np.random.get_state()
+    np.random.seed(SEED)
+    try:
+        with warnings.catch_warnings():  # arch deprecates the RandomState that rliable passes it
+            warnings.simplefilter("ignore", FutureWarning)
+            points, intervals = rly.get_interval_estimates(
+                {"x": scores},
+                func,
+                reps=REPS,
+                confidence_interval_size=CONFIDENCE,
+                random_state=np.random.RandomState(SEED),
+            )
+    finally:
+        np.random.set_state(global_state)
     return points["x"], intervals["x"]
 
 

@@ -100,6 +100,19 @@ def test_iqm_interval_mean_std_and_seed_values(tmp_path: Path) -> None:
     assert g.bound == 0.5  # TMaze's memoryless success rate
 
 
+def test_intervals_do_not_depend_on_what_ran_before() -> None:
+    """rliable resamples with NumPy's global generator: an estimate must not follow its state."""
+    values = [350.4, 282.2, 67.2, 311.8, 428.6]
+    first = stats.iqm(values)
+    np.random.seed(123)
+    assert stats.iqm(values) == first and stats.iqm(values) == first
+    pair = stats.probability_of_improvement(values, [1.0, 300.0, 2.0])
+    assert stats.probability_of_improvement(values, [1.0, 300.0, 2.0]) == pair
+    before = np.random.get_state()[1].copy()
+    stats.iqm(values)
+    assert (np.random.get_state()[1] == before).all()  # the caller's generator is left as it was
+
+
 def test_curve_iqm_is_rliables_aggregate_iqm_per_timestep() -> None:
     scores = np.random.default_rng(0).random((7, 1, 5))
     expected = [metrics.aggregate_iqm(scores[:, :, t]) for t in range(5)]
