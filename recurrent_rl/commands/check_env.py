@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.steps < 1:
         raise UserError(f"check-env: --steps {args.steps}: expected an integer >= 1")
     cfg = load_config(args.config, args.overrides).config  # config errors answer before heavy imports
-    from recurrent_rl.vecenv.check import check_environment
+    from recurrent_rl.training.env_check import check_environment
 
     report = check_environment(cfg, args.steps, args.seed)
     configured = cfg.policy.type

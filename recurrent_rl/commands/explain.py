@@ -51,11 +51,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from recurrent_rl.explain import explain, format_table
+    from recurrent_rl.restore import restore
 
     torch.set_num_threads(cfg.train.torch_threads)
     out.mkdir(parents=True, exist_ok=True)
     n_envs = min(args.episodes, MAX_ENVS)
-    with saved_run.restore(saved, n_envs=n_envs, seed=args.seed) as restored:
+    with restore(saved, n_envs=n_envs, seed=args.seed) as restored:
         summary = explain(restored.policy, restored.env, args.episodes, args.seed, out)
     if args.json:
         print(json.dumps(summary))

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     saved = saved_run.locate(args.target, need_config=False)
     saved_run.check_files(saved, statistics=False)
     announce_run(saved)
-    from recurrent_rl.artifacts.describe import describe_saved, format_report
+    from recurrent_rl.restore.describe import describe_saved, format_report
 
     report = describe_saved(saved)
     if args.json:

@@ -14,11 +14,12 @@ import torch
 from recurrent_rl.artifacts import model_file
 from recurrent_rl.artifacts.atomic import atomic_write_bytes, atomic_write_json
 from recurrent_rl.artifacts.run_folder import check_outputs
-from recurrent_rl.artifacts.saved_run import Restored, SavedRun, restore
+from recurrent_rl.artifacts.saved_run import SavedRun
 from recurrent_rl.deploy.module import ObsNormalization, PolicyModule
 from recurrent_rl.deploy.spec import describe
 from recurrent_rl.errors import CheckFailed, UserError
 from recurrent_rl.evaluation.episodes import evaluate
+from recurrent_rl.restore import Restored, restore
 from recurrent_rl.vecenv.normalization import find_vec_normalize
 
 FORMATS = {".onnx": "onnx", ".pt": "torchscript"}

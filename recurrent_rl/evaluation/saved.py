@@ -1,6 +1,6 @@
 """Play a saved run back: the env and policy restored from its folder, N episodes, optional frames or video.
 
-Nothing from the run folder is unpickled (see :func:`recurrent_rl.artifacts.saved_run.restore`).
+Nothing from the run folder is unpickled (see :func:`recurrent_rl.restore.restore`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from recurrent_rl.artifacts.saved_run import SavedRun, restore
+from recurrent_rl.artifacts.saved_run import SavedRun
 from recurrent_rl.errors import UserError
 from recurrent_rl.evaluation.episodes import EvalResult, evaluate
 from recurrent_rl.evaluation.video import check_video_path, write_video
+from recurrent_rl.restore import restore
 
 MAX_EVAL_ENVS = 8
 

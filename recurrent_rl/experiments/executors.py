@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from recurrent_rl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
-from recurrent_rl.experiments.launch import PARENT
+from recurrent_rl.experiments import launch
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,7 @@ class Executor(ABC):
 def start_process(job: Job) -> subprocess.Popen[bytes]:
     """Start ``job`` in its own session (a terminal's Ctrl-C reaches only the sweep), output to its log."""
     job.log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    env[PARENT] = str(os.getpid())
-    command = [sys.executable, "-m", "recurrent_rl.experiments.launch", *job.args]
+    command, env = launch.command(job.args)
     cwd = job.cwd if job.cwd.is_dir() else None  # a Ray node without the folder: its worker's folder
     with job.log.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} recurrent-rl {' '.join(job.args)}\n".encode())

@@ -1,9 +1,11 @@
-"""The process of one sweep run: ``python -m recurrent_rl.experiments.launch train ...``.
+"""What makes a training process safe to start from a sweep or a tuning worker.
 
-It runs the ``recurrent-rl`` command line in this process, with two differences that make it safe to
-start from a sweep: Ctrl-C and SIGTERM reach the training even when the starting process blocked or
-ignored them (Ray workers do), and the training is sent SIGTERM (it checkpoints and ends ``interrupted``)
-when the process that started it dies, even by SIGKILL (Linux; elsewhere it trains on to the end).
+Such a process is the ``recurrent-rl`` program itself (``python -m recurrent_rl train ...``), started with
+:data:`PARENT` in its environment; ``recurrent_rl/__main__.py`` then calls :func:`prepare_child` before the
+command line runs. Two differences from a terminal: Ctrl-C and SIGTERM reach the training even when the
+starting process blocked or ignored them (Ray workers do), and the training is sent SIGTERM (it checkpoints
+and ends ``interrupted``) when the process that started it dies, even by SIGKILL (Linux; elsewhere it trains
+on to the end).
 """
 
 from __future__ import annotations
@@ -32,15 +34,21 @@ def _die_with_parent() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
-def main() -> int:
+def started_by_sweep() -> bool:
+    """Whether this process was started by a sweep or tuning worker (see :func:`command`)."""
+    return PARENT in os.environ
+
+
+def prepare_child() -> None:
+    """Default Ctrl-C and SIGTERM handling, unblocked, and SIGTERM when the starting process dies."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _die_with_parent()
-    from recurrent_rl.cli import main as cli_main
-
-    return cli_main(sys.argv[1:])
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def command(args: tuple[str, ...] | list[str]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a training process started by this process."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env[PARENT] = str(os.getpid())
+    return [sys.executable, "-m", "recurrent_rl", *args], env

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from recurrent_rl.experiments import stats
 from recurrent_rl.experiments.plan import short_keys
-
-if TYPE_CHECKING:
-    from recurrent_rl.experiments.report import GroupReport, Report
+from recurrent_rl.experiments.report_records import GroupReport, Report
 
 METRIC_NAMES = {"success_rate": "success rate", "mean_return": "mean return"}
 

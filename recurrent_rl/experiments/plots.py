@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -21,9 +21,7 @@ from matplotlib.ticker import EngFormatter
 
 from recurrent_rl.experiments.bounds import METRIC_LABELS, env_name, knob_label
 from recurrent_rl.experiments.plan import point_label
-
-if TYPE_CHECKING:
-    from recurrent_rl.experiments.report import GroupReport, Report
+from recurrent_rl.experiments.report_records import GroupReport, Report
 
 BOUND_STYLE: dict[str, Any] = {"color": "0.35", "linestyle": "--", "linewidth": 1.2}
 

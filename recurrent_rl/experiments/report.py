@@ -9,7 +9,6 @@ that did not finish are listed, not counted.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,57 +19,11 @@ from recurrent_rl.errors import UserError
 from recurrent_rl.experiments import plots, results, stats
 from recurrent_rl.experiments.bounds import env_name, memoryless_bound
 from recurrent_rl.experiments.markdown import as_markdown
+from recurrent_rl.experiments.report_records import Curve, GroupReport, Improvement, Report
 from recurrent_rl.experiments.results import Group, RunResult
-from recurrent_rl.experiments.stats import Estimate
 
 METRICS = ("success_rate", "mean_return")
 MAX_CURVE_POINTS = 40
-
-
-@dataclass(frozen=True)
-class Curve:
-    """IQM over seeds at each evaluation timestep; ``carried``: a run ended early and its last value
-    stands for the later timesteps."""
-
-    timesteps: np.ndarray
-    iqm: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    carried: bool
-
-
-@dataclass(frozen=True)
-class GroupReport:
-    group: Group
-    values: list[float]
-    iqm: Estimate
-    mean: float
-    std: float
-    steps_to_target: list[int | None] | None  # None: the config sets no train.stop_at
-    curve: Curve | None
-    bound: float | None
-
-    @property
-    def seeds(self) -> list[int]:
-        return [run.seed for run in self.group.runs]
-
-
-@dataclass(frozen=True)
-class Improvement:
-    recurrent: GroupReport
-    memoryless: GroupReport
-    estimate: Estimate
-
-
-@dataclass(frozen=True)
-class Report:
-    metric: str
-    groups: list[GroupReport]
-    improvements: list[Improvement]
-
-    @property
-    def grid_keys(self) -> list[str]:
-        return list(dict.fromkeys(key for g in self.groups for key, _ in g.group.point))
 
 
 def build(paths: list[Path], metric: str | None = None) -> Report:

@@ -26,6 +26,7 @@ from recurrent_rl.artifacts.records import EvalRecord, RunStatus, RunSummary
 from recurrent_rl.artifacts.saved_run import SavedRun
 from recurrent_rl.config.loader import LoadedConfig
 from recurrent_rl.config.schema import Config
+from recurrent_rl.restore import restore
 from recurrent_rl.training.callbacks import AfterEvaluation, PeriodicEvaluation, RunMetadata, StopAtTarget
 from recurrent_rl.training.checkpoints import PeriodicCheckpoints, save_checkpoint, save_with_statistics
 from recurrent_rl.training.guards import FiniteGuard, NonFiniteError, find_nonfinite
@@ -101,7 +102,7 @@ def resume(saved: SavedRun, command: str) -> TrainOutcome:
         saved_run.check_unfinished(run_dir)  # another process may have finished it since it was located
         torch.set_num_threads(cfg.train.torch_threads)
         n_envs, seed = cfg.env.n_envs, cfg.train.seed
-        with saved_run.restore(saved, n_envs=n_envs, seed=seed, training=True, resume=True) as restored:
+        with restore(saved, n_envs=n_envs, seed=seed, training=True, resume=True) as restored:
             assert restored.model is not None
             previous = _previous(run_dir, restored.model.num_timesteps)
             atomic_append_text(run_dir / run_folder.COMMAND, command + "\n")

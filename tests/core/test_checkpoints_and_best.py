@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from recurrent_rl.artifacts import model_file
-from recurrent_rl.artifacts.saved_run import checkpoints, locate, read_model_statistics, restore
+from recurrent_rl.artifacts.saved_run import checkpoints, locate, read_model_statistics
+from recurrent_rl.restore import restore
 from recurrent_rl.training.checkpoints import prune_checkpoints, save_with_statistics
 from tests.core.cli_helpers import run_cli, start_cli, tiny_config
 

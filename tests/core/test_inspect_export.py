@@ -69,7 +69,8 @@ def test_inspect_a_lone_model_file(runs: dict[str, Path], tmp_path: Path) -> Non
 
 def _episodes_agree(run: Path, module_path: Path, n_envs: int = 3, steps: int = 60) -> int:
     """Play with SB3's policy.predict and the exported module side by side; return the steps compared."""
-    from recurrent_rl.artifacts.saved_run import locate, restore
+    from recurrent_rl.artifacts.saved_run import locate
+    from recurrent_rl.restore import restore
 
     with restore(locate(run), n_envs=n_envs, seed=123) as restored:
         return _compare(restored.env, restored.policy, module_path, n_envs, steps)

@@ -63,7 +63,7 @@ def trainings_of(sweep_dir: Path) -> list[int]:
             state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if "recurrent_rl.experiments.launch" in text and str(sweep_dir) in text and state != "Z":
+        if "-m recurrent_rl train" in text and str(sweep_dir) in text and state != "Z":
             pids.append(int(cmdline.parent.name))
     return pids
 

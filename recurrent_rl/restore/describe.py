@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from recurrent_rl.artifacts import model_file, records, run_folder
-from recurrent_rl.artifacts.saved_run import SavedRun, restore, statistics_path
+from recurrent_rl.artifacts.saved_run import SavedRun, statistics_path
+from recurrent_rl.restore.live import restore
 
 ALGORITHMS = {("recurrent_ppo", "fast"): "FastRecurrentPPO", ("recurrent_ppo", "sb3"): "RecurrentPPO"}
 TRAINING_FIELDS = (
