@@ -165,3 +165,11 @@ def test_a_broken_link_anchor_and_command_are_caught(tmp_path: Path, parser: arg
     results = [_parse_problem(parser, _segments(text)[0][1:], inline) for _, text, inline in commands]
     assert "unrecognized arguments: [--json]" in str(results[0])
     assert results[1:] == [None, None]
+
+
+def test_front_page_is_short_and_keeps_the_set_up_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 300
+    setup = [block.lines for block in parse(text)[0] if block.language == "bash"][0]
+    commands = [line.split("#")[0].strip() for line in setup]
+    assert commands == ["bash scripts/quickstart.sh", "bash scripts/test.sh"]  # CI runs scripts/test.sh
