@@ -45,7 +45,7 @@ def config_reference() -> str:
     """The generated block: one table per section of :class:`Config`, nested keys under their parent."""
     from recurrent_rl.config.schema import Config
 
-    lines = [BEGIN, "", _DO_NOT_EDIT, ""]
+    lines = [BEGIN, f"<!-- {_DO_NOT_EDIT} -->", ""]
     for section, field in Config.model_fields.items():
         model = _models(field.annotation)[0]
         lines += [f"### `{section}`", "", _sentence(field.description or ""), ""]

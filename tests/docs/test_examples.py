@@ -1,5 +1,5 @@
-"""The config examples of docs/configuration.md are what they say: a complete config that loads and is
-configs/tmaze.yaml with two wrappers, and configs/tmaze_ppo.yaml quoted as it is."""
+"""The config examples of docs/configuration.md are what they say: a complete config that loads, builds its
+env and is configs/tmaze.yaml with two wrappers, and configs/tmaze_ppo.yaml quoted as it is."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import yaml
 
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.config.schema import WrapperSpec
+from recurrent_rl.vecenv.build import check_env_config
 from tests.docs.helpers import ROOT, Block, parse
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"
@@ -19,11 +20,12 @@ def _yaml_blocks() -> list[Block]:
     return [block for block in blocks if block.language == "yaml"]
 
 
-def test_the_complete_config_loads_and_is_tmaze_yaml_with_two_wrappers(tmp_path: Path) -> None:
+def test_the_complete_config_loads_builds_and_is_tmaze_yaml_with_two_wrappers(tmp_path: Path) -> None:
     complete = _yaml_blocks()[0]
     path = tmp_path / "tmaze.yaml"  # the same file name, hence the same default experiment name
     path.write_text("\n".join(complete.lines), encoding="utf-8")
     example = load_config(path).config
+    check_env_config(example.env)  # the env and its wrappers are built
     assert example.env.wrappers == [
         WrapperSpec(name="mask_observation", kwargs={"indices": [1, 3]}),
         WrapperSpec(name="flicker", kwargs={"p": 0.2}),
