@@ -1,249 +1,71 @@
 """The experiment schema: one YAML file, five sections, validated when it loads.
 
-Keys of ``algo`` are named exactly as the Stable-Baselines3 constructor arguments. Schedules are data
-(``{linear: [start, end]}``), never code. Loading, ``base:`` inheritance, ``--set`` overrides and error
-messages live in :mod:`recurrent_rl.config.loader`.
-
-Names that select a class (activation, features extractor) are stated once, as the Literals below; the
-classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
+Each section is a model of its own module (:mod:`.env`, :mod:`.algo`, :mod:`.policy`, :mod:`.run`); this
+module joins them into :class:`Config` with the constraints between sections, and is where the rest of the
+package imports every schema name from. Keys of ``algo`` are named exactly as the Stable-Baselines3
+constructor arguments. Schedules are data (``{linear: [start, end]}``), never code. Every field carries its
+description, from which ``scripts/gen_reference.py`` writes the reference of ``docs/configuration.md``.
+Loading, ``base:`` inheritance, ``--set`` overrides and error messages live in :mod:`.loader`.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from pydantic import Field, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from recurrent_rl.config.algo import AlgoConfig
+from recurrent_rl.config.common import MODULE_PATTERN as _MODULE
+from recurrent_rl.config.common import NAME_PATTERN as _NAME
+from recurrent_rl.config.common import ConstraintError, LinearSchedule, Schedule
+from recurrent_rl.config.common import Section as _Section
+from recurrent_rl.config.env import EnvConfig, NormalizeConfig, WrapperSpec
+from recurrent_rl.config.policy import (
+    MEMORYLESS_POLICIES,
+    RECURRENT_POLICIES,
+    ActivationName,
+    FeatureExtractorName,
+    PolicyConfig,
+)
+from recurrent_rl.config.run import LoggingConfig, StopAt, TrainConfig
 
-RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
-MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
-ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
-FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_MODULE = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribute) name
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class LinearSchedule(_Section):
-    """``{linear: [start, end]}``: goes from ``start`` at the first update to ``end`` at the last."""
-
-    linear: tuple[float, float]
-
-    @field_validator("linear")
-    @classmethod
-    def _non_negative(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if min(value) < 0:
-            raise ValueError("schedule values must be >= 0")
-        return value
-
-    def __call__(self, progress_remaining: float) -> float:
-        start, end = self.linear
-        return end + (start - end) * progress_remaining
-
-    @property
-    def start(self) -> float:
-        return self.linear[0]
-
-
-Schedule = float | LinearSchedule
-
-
-class WrapperSpec(_Section):
-    """One POMDP wrapper from :data:`envs.wrappers.WRAPPERS` and its keyword arguments."""
-
-    name: str
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-
-
-class NormalizeConfig(_Section):
-    """VecNormalize settings; ``normalize: true`` means observations and rewards."""
-
-    obs: bool = True
-    reward: bool = True
-    clip_obs: float = Field(10.0, gt=0)
-    clip_reward: float = Field(10.0, gt=0)
-
-
-class EnvConfig(_Section):
-    """A registered ``id`` (``module:EnvId`` imports the module first) or an ``entry_point`` (module:attr).
-    ``search_path``: folders searched first for those modules (the loader records the config's folder)."""
-
-    id: str | None = Field(None, pattern=rf"^([^:]+|{_MODULE}:.+)$")
-    entry_point: str | None = Field(None, pattern=rf"^{_MODULE}:{_MODULE}$")
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    wrappers: list[WrapperSpec] = Field(default_factory=list)
-    n_envs: int = Field(8, ge=1, le=1024)
-    vec_env: Literal["auto", "dummy", "subproc", "batched"] = "auto"  # auto: batched if available, else dummy
-    normalize: NormalizeConfig | None = None
-    frame_stack: int | None = Field(None, ge=1, le=256)
-    import_: str | None = Field(None, alias="import", pattern=rf"^{_MODULE}$")
-    search_path: list[str] | None = None
-    max_episode_steps: int | None = Field(None, ge=1)
-
-    @property
-    def name(self) -> str:
-        """The id or the entry point, for messages."""
-        return self.id if self.id is not None else str(self.entry_point)
-
-    def modules(self) -> list[str]:
-        """The modules imported before the env is made: ``import``, then the module of id or entry point."""
-        named = [
-            self.import_,
-            *(ref.split(":")[0] for ref in (self.id, self.entry_point) if ref and ":" in ref),
-        ]
-        return list(dict.fromkeys(name for name in named if name))
-
-    @model_validator(mode="after")
-    def _one_env(self) -> EnvConfig:
-        if self.id is not None and self.entry_point is not None:
-            expected = "exactly one of env.id and env.entry_point, not both"
-            raise ConstraintError("env.entry_point", self.entry_point, expected)
-        if self.id is None and self.entry_point is None:
-            expected = "env.id (a registered id, or module:EnvId) or env.entry_point (module:attr)"
-            raise ConstraintError("env.id", None, expected)
-        return self
-
-    @field_validator("wrappers", mode="before")
-    @classmethod
-    def _wrapper_items(cls, value: Any) -> Any:
-        """Accept ``- flicker: {p: 0.2}``, ``- [flicker, {p: 0.2}]`` and ``- previous_action_reward``."""
-        if not isinstance(value, list):
-            return value
-        items = []
-        for item in value:
-            if isinstance(item, str):
-                items.append({"name": item})
-            elif isinstance(item, list) and len(item) in (1, 2) and isinstance(item[0], str):
-                items.append(
-                    {"name": item[0], "kwargs": item[1] if len(item) == 2 and item[1] is not None else {}}
-                )
-            elif isinstance(item, dict) and len(item) == 1 and "name" not in item:
-                ((name, kwargs),) = item.items()
-                items.append({"name": name, "kwargs": {} if kwargs is None else kwargs})
-            else:
-                items.append(item)
-        return items
-
-    @field_validator("normalize", mode="before")
-    @classmethod
-    def _normalize_flag(cls, value: Any) -> Any:
-        if value is True:
-            return {}
-        if value is False:
-            return None
-        return value
-
-
-class AlgoConfig(_Section):
-    name: Literal["recurrent_ppo", "ppo"] = "recurrent_ppo"
-    implementation: Literal["fast", "sb3"] = "fast"
-    learning_rate: Schedule = 3e-4
-    n_steps: int = Field(128, ge=1)
-    batch_size: int = Field(128, ge=2)
-    n_epochs: int = Field(10, ge=1)
-    gamma: float = Field(0.99, ge=0, le=1)
-    gae_lambda: float = Field(0.95, ge=0, le=1)
-    clip_range: Schedule = 0.2
-    clip_range_vf: Schedule | None = None
-    normalize_advantage: bool = True
-    ent_coef: float = Field(0.0, ge=0)
-    vf_coef: float = Field(0.5, ge=0)
-    max_grad_norm: float = Field(0.5, gt=0)
-    use_sde: bool = False
-    sde_sample_freq: int = Field(-1, ge=-1)
-    target_kl: float | None = Field(None, gt=0)
-
-    @field_validator("learning_rate", "clip_range", "clip_range_vf")
-    @classmethod
-    def _positive(cls, value: Schedule | None) -> Schedule | None:
-        if isinstance(value, float) and value <= 0:
-            raise ValueError("must be > 0")
-        if isinstance(value, LinearSchedule) and value.start <= 0:
-            raise ValueError("the schedule must start > 0")
-        return value
-
-
-class PolicyConfig(_Section):
-    type: str = "MlpLstmPolicy"
-    lstm_hidden_size: int = Field(64, ge=1, le=4096)
-    n_lstm_layers: int = Field(1, ge=1, le=8)
-    enable_critic_lstm: bool = True
-    shared_lstm: bool = False
-    # Added to every LSTM's forget-gate bias at initialisation: +b keeps a cell's content for about
-    # 1 + e^b steps instead of ~2, so a cue seen 100 steps back still reaches the gradient (see the README).
-    forget_bias: float = Field(0.0, ge=-10, le=10)
-    net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = None
-    activation: ActivationName = "tanh"
-    ortho_init: bool = True
-    # Cnn* policies only: the image feature extractor and its output size (None: the extractor's default).
-    features_extractor: FeatureExtractorName = "nature_cnn"
-    features_dim: int | None = Field(None, ge=1, le=4096)
-
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        valid = RECURRENT_POLICIES + MEMORYLESS_POLICIES
-        if value not in valid:
-            raise ValueError(f"unknown policy type; expected one of {', '.join(valid)}")
-        return value
-
-    @field_validator("net_arch")
-    @classmethod
-    def _layer_sizes(cls, value: Any) -> Any:
-        layers = value if isinstance(value, list) else sum((value or {}).values(), [])
-        if any(size < 1 for size in layers):
-            raise ValueError("layer sizes must be >= 1")
-        return value
-
-
-class StopAt(_Section):
-    """Stop early once an evaluation reaches one of these (both may be given: either suffices)."""
-
-    success_rate: float | None = Field(None, gt=0, le=1)
-    mean_return: float | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> StopAt:
-        if self.success_rate is None and self.mean_return is None:
-            raise ValueError("give success_rate and/or mean_return")
-        return self
-
-
-class TrainConfig(_Section):
-    total_timesteps: int = Field(100_000, ge=1)
-    seed: int = Field(0, ge=0, lt=2**31)
-    device: Literal["cpu", "auto", "cuda"] = "cpu"
-    eval_freq: int = Field(10_000, ge=0)
-    n_eval_episodes: int = Field(20, ge=1)
-    eval_deterministic: bool = True
-    checkpoint_freq: int = Field(50_000, ge=0)
-    keep_checkpoints: int | None = Field(5, ge=1)  # the newest N (and the best evaluation's); null: all
-    stop_at: StopAt | None = None
-    torch_threads: int = Field(1, ge=1, le=256)
-    progress_bar: bool | None = None
-
-
-class LoggingConfig(_Section):
-    experiment: str | None = None
-    runs_dir: str = "runs"
-
-    @field_validator("experiment")
-    @classmethod
-    def _folder_name(cls, value: str | None) -> str | None:
-        if value is not None and not _NAME.match(value):
-            raise ValueError("must be a folder name of letters, digits, '_', '-', '.'")
-        return value
+__all__ = [
+    "MEMORYLESS_POLICIES",
+    "RECURRENT_POLICIES",
+    "_MODULE",
+    "_NAME",
+    "ActivationName",
+    "AlgoConfig",
+    "Config",
+    "ConstraintError",
+    "EnvConfig",
+    "FeatureExtractorName",
+    "LinearSchedule",
+    "LoggingConfig",
+    "NormalizeConfig",
+    "PolicyConfig",
+    "Schedule",
+    "StopAt",
+    "TrainConfig",
+    "WrapperSpec",
+    "_Section",
+]
 
 
 class Config(_Section):
-    env: EnvConfig
-    algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    policy: PolicyConfig = Field(default_factory=PolicyConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    env: EnvConfig = Field(description="the environment, its wrappers and the vector env it runs in")
+    algo: AlgoConfig = Field(
+        default_factory=AlgoConfig,
+        description="the algorithm; every key is named exactly as the Stable-Baselines3 constructor argument",
+    )
+    policy: PolicyConfig = Field(
+        default_factory=PolicyConfig,
+        description="the policy: its class, LSTM and MLP layers; the LSTM keys are ignored when algo.name is "
+        "ppo",
+    )
+    train: TrainConfig = Field(
+        default_factory=TrainConfig,
+        description="the training budget, evaluations, checkpoints, early stop and threads",
+    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="where runs are written")
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -290,13 +112,3 @@ class Config(_Section):
                 "train.stop_at", stop.model_dump(exclude_none=True), "needs train.eval_freq > 0"
             )
         return self
-
-
-class ConstraintError(ValueError):
-    """A cross-key constraint, reported at the key that has to change."""
-
-    def __init__(self, path: str, value: Any, expected: str) -> None:
-        super().__init__(f"expected {expected}")
-        self.path = path
-        self.value = value
-        self.expected = expected

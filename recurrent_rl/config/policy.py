@@ -1,0 +1,75 @@
+"""The ``policy`` section: the policy class, its LSTM and its MLP heads.
+
+Names that select a class (activation, features extractor) are stated once, as the Literals below; the
+classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from recurrent_rl.config.common import Section
+
+RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
+MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
+ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
+FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
+
+
+class PolicyConfig(Section):
+    type: str = Field(
+        "MlpLstmPolicy",
+        description=f"the policy class: {', '.join(RECURRENT_POLICIES)} for recurrent_ppo; "
+        f"{', '.join(MEMORYLESS_POLICIES)} for ppo",
+    )
+    lstm_hidden_size: int = Field(64, ge=1, le=4096, description="cells in each LSTM layer")
+    n_lstm_layers: int = Field(1, ge=1, le=8, description="stacked LSTM layers")
+    enable_critic_lstm: bool = Field(True, description="the critic has its own LSTM")
+    shared_lstm: bool = Field(
+        False, description="actor and critic share one LSTM (needs enable_critic_lstm: false)"
+    )
+    forget_bias: float = Field(
+        0.0,
+        ge=-10,
+        le=10,
+        description="added to every LSTM forget-gate bias at initialisation: +b keeps a cell's content for "
+        "about 1 + e^b steps instead of ~2, so a cue seen 100 steps back still reaches the gradient; 5 for "
+        "memories of ~100 steps",
+    )
+    net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = Field(
+        None,
+        description="the MLP layers after the LSTM: {pi: [32], vf: [32]} for actor and critic, or a list "
+        "such as [64, 64] for both; null: Stable-Baselines3's default",
+    )
+    activation: ActivationName = Field("tanh", description="activation function of the MLP layers")
+    ortho_init: bool = Field(True, description="orthogonal initialisation of the weights (as in SB3)")
+    features_extractor: FeatureExtractorName = Field(
+        "nature_cnn",
+        description="Cnn* policies only: the image encoder; nature_cnn (SB3's NatureCNN, images of at least "
+        "36x36) or small_cnn (2 small convolutions, images of at least 8x8)",
+    )
+    features_dim: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Cnn* policies only: the extractor's output size; null: its default (512 for nature_cnn, "
+        "64 for small_cnn)",
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        valid = RECURRENT_POLICIES + MEMORYLESS_POLICIES
+        if value not in valid:
+            raise ValueError(f"unknown policy type; expected one of {', '.join(valid)}")
+        return value
+
+    @field_validator("net_arch")
+    @classmethod
+    def _layer_sizes(cls, value: Any) -> Any:
+        layers = value if isinstance(value, list) else sum((value or {}).values(), [])
+        if any(size < 1 for size in layers):
+            raise ValueError("layer sizes must be >= 1")
+        return value
