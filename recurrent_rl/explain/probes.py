@@ -20,7 +20,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from recurrent_rl.explain.trace import Trace
+from recurrent_rl.explain.trace_record import Trace
 
 DISCRETE, CONTINUOUS = "discrete", "continuous"
 SOURCES = ("obs", "h", "c")
