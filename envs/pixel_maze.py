@@ -150,7 +150,6 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         # Layout (unpadded): row 0 doors, row 1 hall, corridor, start, key pedestal; see the docstring.
         n, length = self.n_colors, self.corridor_length
         self.height, self.width = length + 4, 2 * n + 1
-        self._centre_col = n
         self._start = (length + 2, n)
         self._key_cell = (length + 3, n)
         self._door_cols = tuple(range(1, 2 * n, 2))
