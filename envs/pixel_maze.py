@@ -10,53 +10,14 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from envs._validation import check_choice, check_int
+from envs.pixel_maze_tiles import AGENT, ANSI, COLOUR_NAMES, DOOR, FLOOR, KEY, PALETTE, WALL, tiles
 
 __all__ = ["COLOUR_NAMES", "PALETTE", "PixelMemoryMazeEnv"]
 
 ObsType = npt.NDArray[np.uint8]
 
-#: Key/door colours (RGB), in the order of the colour indices; ``n_colors`` uses the first ones.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (230, 40, 40),  # red
-    (40, 90, 240),  # blue
-    (40, 190, 60),  # green
-    (240, 210, 30),  # yellow
-    (200, 60, 210),  # magenta
-    (30, 210, 220),  # cyan
-)
-COLOUR_NAMES = ("red", "blue", "green", "yellow", "magenta", "cyan")
-FLOOR_RGB = (25, 25, 25)
-WALL_RGB = (120, 120, 120)
-AGENT_RGB = (255, 255, 255)
-
-# Cell codes of the grid.
-FLOOR, WALL = 0, 1
-DOOR = 2  # DOOR + c: door of colour c
-KEY = DOOR + len(PALETTE)  # KEY + c: key of colour c (on an impassable pedestal)
-AGENT = KEY + len(PALETTE)  # only in observations: drawn at the centre of the view
-N_CODES = AGENT + 1
-
 NORTH, EAST, SOUTH, WEST = 0, 1, 2, 3
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
-_ANSI = {FLOOR: ".", WALL: "#", AGENT: "@"}
-_ANSI.update({DOOR + c: name[0].upper() for c, name in enumerate(COLOUR_NAMES)})
-_ANSI.update({KEY + c: name[0] for c, name in enumerate(COLOUR_NAMES)})
-
-
-def _tiles(pixels: int) -> npt.NDArray[np.uint8]:
-    """One ``(pixels, pixels, 3)`` tile per cell code: array of shape ``(N_CODES, pixels, pixels, 3)``."""
-    tiles = np.empty((N_CODES, pixels, pixels, 3), dtype=np.uint8)
-    tiles[:] = FLOOR_RGB
-    tiles[WALL] = WALL_RGB
-    frame = max(1, pixels // 8) if pixels >= 4 else 0
-    inset = pixels // 4
-    for c, rgb in enumerate(PALETTE):
-        tiles[DOOR + c] = WALL_RGB
-        tiles[DOOR + c, frame : pixels - frame, frame : pixels - frame] = rgb
-        tiles[KEY + c, inset : pixels - inset, inset : pixels - inset] = rgb
-    agent_inset = max(inset, 1) if pixels >= 3 else 0
-    tiles[AGENT, agent_inset : pixels - agent_inset, agent_inset : pixels - agent_inset] = AGENT_RGB
-    return tiles
 
 
 class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
@@ -189,7 +150,6 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         # Layout (unpadded): row 0 doors, row 1 hall, corridor, start, key pedestal; see the docstring.
         n, length = self.n_colors, self.corridor_length
         self.height, self.width = length + 4, 2 * n + 1
-        self._centre_col = n
         self._start = (length + 2, n)
         self._key_cell = (length + 3, n)
         self._door_cols = tuple(range(1, 2 * n, 2))
@@ -199,7 +159,7 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         pad = self.radius
         self._base = np.pad(base, pad, constant_values=WALL)
         self._grid = self._base.copy()
-        self._obs_tiles = _tiles(self.cell_pixels)
+        self._obs_tiles = tiles(self.cell_pixels)
         self._render_tiles: npt.NDArray[np.uint8] | None = None
 
         self._key = 0
@@ -289,14 +249,14 @@ class PixelMemoryMazeEnv(gym.Env[ObsType, np.int64]):
         codes = self._grid[pad : pad + self.height, pad : pad + self.width].copy()
         codes[self._pos] = AGENT
         if self.render_mode == "ansi":
-            rows = ["".join(_ANSI[int(c)] for c in line) for line in codes]
+            rows = ["".join(ANSI[int(c)] for c in line) for line in codes]
             header = (
                 f"step {self._elapsed}/{self.max_steps}  key={COLOUR_NAMES[self._key]}  "
                 f"doors={'/'.join(COLOUR_NAMES[c] for c in self._doors)}"
             )
             return header + "\n" + "\n".join(rows) + "\n"
         if self._render_tiles is None:
-            self._render_tiles = _tiles(self.RENDER_CELL_PIXELS)
+            self._render_tiles = tiles(self.RENDER_CELL_PIXELS)
         px = self.RENDER_CELL_PIXELS
         image = (
             self._render_tiles[codes].transpose(0, 2, 1, 3, 4).reshape(self.height * px, self.width * px, 3)

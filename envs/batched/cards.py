@@ -8,7 +8,8 @@ import numpy as np
 
 from envs.bandit import SwitchingBanditEnv
 from envs.batched.core import Array, BatchedCore, StepResult
-from envs.cards import CountRecallEnv, RepeatPreviousEnv
+from envs.count_recall import CountRecallEnv
+from envs.repeat_previous import RepeatPreviousEnv
 
 
 class _BatchedCards(BatchedCore[Any]):
@@ -49,7 +50,7 @@ class _BatchedCards(BatchedCore[Any]):
 
 
 class BatchedRepeatPrevious(_BatchedCards):
-    """:class:`envs.cards.RepeatPreviousEnv` for ``n`` copies."""
+    """:class:`envs.repeat_previous.RepeatPreviousEnv` for ``n`` copies."""
 
     env_class = RepeatPreviousEnv
 
@@ -66,7 +67,7 @@ class BatchedRepeatPrevious(_BatchedCards):
 
 
 class BatchedCountRecall(_BatchedCards):
-    """:class:`envs.cards.CountRecallEnv` for ``n`` copies."""
+    """:class:`envs.count_recall.CountRecallEnv` for ``n`` copies."""
 
     env_class = CountRecallEnv
 

@@ -12,11 +12,12 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.batched.core import Array, BatchedCore, StepResult
-from envs.novel import CartPoleNoVelEnv, PendulumNoVelEnv
+from envs.cartpole_novel import CartPoleNoVelEnv
+from envs.pendulum_novel import PendulumNoVelEnv
 
 
 def _hide(core: BatchedCore[Any], obs: Array, visible: Array, hidden: Array, noise_std: float) -> Array:
-    """:func:`envs.novel._hide` for all copies: zero ``hidden``, noise from each copy's own ``np_random``."""
+    """:func:`envs.velocity_hiding.hide` for all copies: zero ``hidden``, noise from each copy's generator."""
     obs[:, hidden] = 0.0
     if noise_std > 0.0:
         box = core.observation_space
@@ -28,7 +29,7 @@ def _hide(core: BatchedCore[Any], obs: Array, visible: Array, hidden: Array, noi
 
 
 class BatchedCartPoleNoVel(BatchedCore[CartPoleNoVelEnv]):
-    """:class:`envs.novel.CartPoleNoVelEnv` for ``n`` copies (Euler or semi-implicit Euler, as configured)."""
+    """:class:`envs.cartpole_novel.CartPoleNoVelEnv` for ``n`` copies (Euler or semi-implicit Euler)."""
 
     env_class = CartPoleNoVelEnv
 
@@ -88,7 +89,7 @@ def _angle_normalize(x: Array) -> Array:
 
 
 class BatchedPendulumNoVel(BatchedCore[PendulumNoVelEnv]):
-    """:class:`envs.novel.PendulumNoVelEnv` for ``n`` copies."""
+    """:class:`envs.pendulum_novel.PendulumNoVelEnv` for ``n`` copies."""
 
     env_class = PendulumNoVelEnv
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from envs.batched.core import Array, BatchedCore, StepResult
-from envs.pixel_maze import AGENT, DOOR, FLOOR, KEY, MOVES, PixelMemoryMazeEnv
+from envs.pixel_maze import MOVES, PixelMemoryMazeEnv
+from envs.pixel_maze_tiles import AGENT, DOOR, FLOOR, KEY
 from envs.tmaze import FORWARD, TMazeEnv
 
 

@@ -93,27 +93,31 @@ class _TorchRollout:
         self.states = th.as_tensor(np.stack(states, axis=1), device=buffer.device)
         self.pad_index = len(scalars)
 
+    def _observations(self, rows: th.Tensor) -> th.Tensor | dict[str, th.Tensor]:
+        """The observations at ``rows`` (each key's for dict observations)."""
+        if isinstance(self.observations, dict):
+            return {key: obs[rows] for key, obs in self.observations.items()}
+        return self.observations[rows]
+
+    def _lstm_states(self, start_index: np.ndarray) -> RNNStates:
+        """The LSTM states at the first step of each sequence."""
+        states = self.states[th.as_tensor(start_index, device=self.scalars.device)]
+        # (n_seq, 4, n_layers, hidden) -> 4 x (n_layers, n_seq, hidden)
+        hidden_pi, cell_pi, hidden_vf, cell_vf = states.permute(1, 2, 0, 3).contiguous()
+        return RNNStates((hidden_pi, cell_pi), (hidden_vf, cell_vf))
+
     def sample(self, index: np.ndarray, start_index: np.ndarray) -> dict[str, Any]:
         """Fields of a ``Recurrent*RolloutBufferSamples`` for one padded minibatch."""
         index_t = th.as_tensor(index, device=self.scalars.device)
         values, log_probs, advantages, returns, episode_starts, mask = self.scalars[index_t].T.contiguous()
-        states = self.states[th.as_tensor(start_index, device=self.scalars.device)]
-        # (n_seq, 4, n_layers, hidden) -> 4 x (n_layers, n_seq, hidden)
-        hidden_pi, cell_pi, hidden_vf, cell_vf = states.permute(1, 2, 0, 3).contiguous()
-        if isinstance(self.observations, dict):
-            observations: th.Tensor | dict[str, th.Tensor] = {
-                key: obs[index_t] for key, obs in self.observations.items()
-            }
-        else:
-            observations = self.observations[index_t]
         return dict(
-            observations=observations,
+            observations=self._observations(index_t),
             actions=self.actions[index_t],
             old_values=values,
             old_log_prob=log_probs,
             advantages=advantages,
             returns=returns,
-            lstm_states=RNNStates((hidden_pi, cell_pi), (hidden_vf, cell_vf)),
+            lstm_states=self._lstm_states(start_index),
             episode_starts=episode_starts,
             mask=mask,
         )
@@ -125,22 +129,14 @@ class _TorchRollout:
         rows = th.as_tensor(index[valid], device=device)
         values, log_probs, advantages, returns, _, _ = self.scalars[rows].T.contiguous()
         episode_starts = self.scalars[th.as_tensor(index, device=device), 4]
-        states = self.states[th.as_tensor(start_index, device=device)]
-        hidden_pi, cell_pi, hidden_vf, cell_vf = states.permute(1, 2, 0, 3).contiguous()
-        if isinstance(self.observations, dict):
-            observations: th.Tensor | dict[str, th.Tensor] = {
-                key: obs[rows] for key, obs in self.observations.items()
-            }
-        else:
-            observations = self.observations[rows]
         return CompactSamples(
-            observations,
+            self._observations(rows),
             self.actions[rows],
             values,
             log_probs,
             advantages,
             returns,
-            RNNStates((hidden_pi, cell_pi), (hidden_vf, cell_vf)),
+            self._lstm_states(start_index),
             episode_starts,
             th.as_tensor(valid, device=device),
             len(index),
@@ -155,37 +151,33 @@ class _PadOncePerRollout:
     #: Set by :class:`~recurrent_rl.algo.fast_ppo.FastRecurrentPPO` while it trains: minibatches are then
     #: :class:`CompactSamples` (no padding rows) instead of sb3-contrib's padded samples.
     compact: bool = False
+    #: The samples type of the sb3-contrib buffer this mixin speeds up.
+    _samples: type[RecurrentRolloutBufferSamples] | type[RecurrentDictRolloutBufferSamples]
 
     def reset(self) -> None:
         super().reset()  # type: ignore[misc]
         self._rollout = None
 
-    def _padded_fields(self, batch_inds: np.ndarray, env_change: np.ndarray) -> dict[str, Any]:
+    def _get_samples(
+        self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
+    ) -> RecurrentRolloutBufferSamples | RecurrentDictRolloutBufferSamples | CompactSamples:
         if self._rollout is None:
             self._rollout = _TorchRollout(self)  # type: ignore[arg-type]
         index, start_index = padding_index(
             self.episode_starts, env_change, batch_inds, self._rollout.pad_index
         )
         if self.compact:
-            return {"compact": self._rollout.sample_compact(index, start_index)}
-        return self._rollout.sample(index, start_index)
+            return self._rollout.sample_compact(index, start_index)
+        return self._samples(**self._rollout.sample(index, start_index))
 
 
-class FastRecurrentRolloutBuffer(_PadOncePerRollout, RecurrentRolloutBuffer):
+class FastRecurrentRolloutBuffer(_PadOncePerRollout, RecurrentRolloutBuffer):  # type: ignore[misc]
     """:class:`RecurrentRolloutBuffer` that pads each minibatch with one gather per field."""
 
-    def _get_samples(  # type: ignore[override]
-        self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
-    ) -> RecurrentRolloutBufferSamples:
-        fields = self._padded_fields(batch_inds, env_change)
-        return fields["compact"] if self.compact else RecurrentRolloutBufferSamples(**fields)
+    _samples = RecurrentRolloutBufferSamples
 
 
-class FastRecurrentDictRolloutBuffer(_PadOncePerRollout, RecurrentDictRolloutBuffer):
+class FastRecurrentDictRolloutBuffer(_PadOncePerRollout, RecurrentDictRolloutBuffer):  # type: ignore[misc]
     """:class:`RecurrentDictRolloutBuffer` that pads each minibatch with one gather per field."""
 
-    def _get_samples(  # type: ignore[override]
-        self, batch_inds: np.ndarray, env_change: np.ndarray, env: VecNormalize | None = None
-    ) -> RecurrentDictRolloutBufferSamples:
-        fields = self._padded_fields(batch_inds, env_change)
-        return fields["compact"] if self.compact else RecurrentDictRolloutBufferSamples(**fields)
+    _samples = RecurrentDictRolloutBufferSamples

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -18,7 +18,6 @@ from recurrent_rl.artifacts.atomic import atomic_write_json
 from recurrent_rl.errors import UserError
 
 RunStatus = Literal["running", "completed", "stopped_early", "interrupted", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 FINISHED: tuple[RunStatus, ...] = ("completed", "stopped_early")
 
 

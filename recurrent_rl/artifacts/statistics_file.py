@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recurrent_rl.artifacts.atomic import atomic_write_bytes
 from recurrent_rl.errors import UserError
 
 if TYPE_CHECKING:  # importing SB3 is slow: bad files are reported before it (see read_statistics)
@@ -38,11 +37,6 @@ def statistics_bytes(venv: VecNormalize) -> bytes:
     savez: Any = np.savez  # numpy's stub types **arrays as its allow_pickle flag
     savez(buffer, **arrays)
     return buffer.getvalue()
-
-
-def save_normalization(venv: VecNormalize, path: Path) -> None:
-    """Write the statistics of ``venv`` to ``path`` atomically."""
-    atomic_write_bytes(path, statistics_bytes(venv))
 
 
 def parse_statistics(data: bytes, source: str) -> dict[str, np.ndarray]:

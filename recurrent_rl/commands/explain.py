@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     with restore(saved, n_envs=n_envs, seed=args.seed) as restored:
         summary = explain(restored.policy, restored.env, args.episodes, args.seed, out)
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(summary.to_json()))
     else:
         print_rows(format_table(summary))
         print(f"outputs in {out}: {', '.join(OUTPUTS)}", file=sys.stderr)

@@ -52,18 +52,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     check_outputs([args.out, args.out.with_suffix(".json")], args.force)
     saved = saved_run.locate(args.target)
     saved_run.check_files(saved)
-    from recurrent_rl.deploy.from_run import export_saved
+    from recurrent_rl.deploy.from_run import ExportOptions, export_saved
 
-    report = export_saved(
-        saved,
-        args.out,
-        force=args.force,
-        prune=args.prune,
-        quantize=args.quantize,
-        tolerance=args.tolerance,
-        episodes=args.episodes,
-        seed=args.seed,
-    )
+    options = ExportOptions(args.prune, args.quantize, args.tolerance, args.episodes, args.seed)
+    report = export_saved(saved, args.out, options, force=args.force)
     rows = [("policy", str(report.out)), ("sidecar", str(report.sidecar))]
     for spec in report.description["inputs"]:
         rows.append((f"input {spec['name']}", f"{spec['shape']} {spec['dtype']}"))

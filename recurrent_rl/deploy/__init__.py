@@ -5,7 +5,8 @@ logits, h_out, c_out)``; ``export_onnx`` turns it into ONNX bytes; ``compare`` a
 with onnxruntime; ``prune``, ``quantize_int8`` and ``latency_us`` measure what compression costs.
 
 Names are imported lazily: ``onnx`` and ``onnxruntime`` (the ``deploy`` extra) are only needed by the ONNX
-parts, so ``recurrent_rl.deploy.torchscript`` and ``recurrent_rl.deploy.module`` work without them.
+parts, so ``recurrent_rl.deploy.module``, ``recurrent_rl.deploy.spec`` and the TorchScript export
+(``recurrent_rl.deploy.from_run`` with a ``.pt`` file) work without them.
 """
 
 from __future__ import annotations

@@ -22,16 +22,6 @@ from onnx import numpy_helper
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-__all__ = [
-    "compressed_size",
-    "copy_policy",
-    "gemm_to_matmul",
-    "latency_us",
-    "prunable_weights",
-    "prune",
-    "quantize_int8",
-]
-
 
 def prunable_weights(policy: Any) -> list[tuple[str, nn.Module, str]]:
     """``(name, module, attribute)`` of the actor's weight matrices: LSTM ``weight_ih``/``weight_hh`` of

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from recurrent_rl.explain.probes import DISCRETE, hold_mask, make_probe
+from recurrent_rl.explain.records import CausalCheck, MemoryCell, MemoryCells, Outcome
 from recurrent_rl.explain.trace import Clamp, EnvSource, Trace, trace_episodes
 
 
@@ -57,40 +58,34 @@ def rank_cells(
     return np.argsort(-contribution, kind="stable"), weights, contribution
 
 
-def memory_cells(trace: Trace, key: str, kind: str, k: int, layer: int = -1) -> dict[str, Any]:
+def memory_cells(trace: Trace, key: str, kind: str, k: int, layer: int = -1) -> MemoryCells:
     """The top-``k`` cells for ``key``, each with its probe weight and mean forget gate while held."""
     order, weights, contribution = rank_cells(trace, key, kind, layer)
     rows = hold_mask(trace, key)
     forget = trace.f[rows, layer] if rows.any() else trace.f[:, layer]
     top = order[:k]
-    return {
-        "variable": key,
-        "layer": layer % trace.c.shape[1],
-        "k": k,
-        "held_steps": int(rows.sum()),
-        "cells": [
-            {
-                "cell": int(cell),
-                "contribution": float(contribution[cell]),
-                "weight": float(weights[cell]),
-                "mean_forget": float(forget[:, cell].mean()),
-            }
+    return MemoryCells(
+        variable=key,
+        layer=layer % trace.c.shape[1],
+        k=k,
+        held_steps=int(rows.sum()),
+        cells=[
+            MemoryCell(
+                int(cell), float(contribution[cell]), float(weights[cell]), float(forget[:, cell].mean())
+            )
             for cell in top
         ],
-        "mean_forget_other_cells": float(np.delete(forget, top, axis=1).mean())
+        mean_forget_other_cells=float(np.delete(forget, top, axis=1).mean())
         if len(top) < len(order)
         else None,
-        "order": [int(cell) for cell in order],
-    }
+        order=[int(cell) for cell in order],
+    )
 
 
-def outcome(trace: Trace) -> dict[str, Any]:
+def outcome(trace: Trace) -> Outcome:
     """Success rate (None without ``is_success``) and mean return of a trace's episodes."""
     success = trace.episode_success[np.isfinite(trace.episode_success)]
-    return {
-        "success_rate": float(success.mean()) if len(success) else None,
-        "mean_return": float(trace.episode_return.mean()),
-    }
+    return Outcome(float(success.mean()) if len(success) else None, float(trace.episode_return.mean()))
 
 
 def causal_check(
@@ -102,7 +97,7 @@ def causal_check(
     seed: int = 0,
     rng_seed: int = 0,
     layer: int = -1,
-) -> dict[str, Any]:
+) -> CausalCheck:
     """Replay ``trace``'s episodes (same env, ``seed``) clamping the top cells, then as many random cells.
 
     The random cells are drawn with ``numpy.random.default_rng(rng_seed)`` among the other cells (so
@@ -118,15 +113,19 @@ def causal_check(
     random_cells = np.sort(np.random.default_rng(rng_seed).choice(others, size=len(top), replace=False))
     visible = trace.hidden_state_visible.get(key)
     clamp_key = key if visible is not None and visible.any() else None
-    result: dict[str, Any] = {
-        "variable": key,
-        "k": len(top),
-        "clamp_from": "the step after it was visible" if clamp_key else "the second step of each episode",
-        "top_cells": [int(c) for c in top],
-        "random_cells": [int(c) for c in random_cells],
-        "no_clamp": outcome(trace),
+    clamped = {
+        name: outcome(
+            trace_episodes(policy, env, trace.n_episodes, seed, clamp=Clamp(cells, clamp_key, layer))
+        )
+        for name, cells in (("top_k", top), ("random_k", random_cells))
     }
-    for name, cells in (("top_k", top), ("random_k", random_cells)):
-        replay = trace_episodes(policy, env, trace.n_episodes, seed, clamp=Clamp(cells, clamp_key, layer))
-        result[name] = outcome(replay)
-    return result
+    return CausalCheck(
+        variable=key,
+        k=len(top),
+        clamp_from="the step after it was visible" if clamp_key else "the second step of each episode",
+        top_cells=[int(c) for c in top],
+        random_cells=[int(c) for c in random_cells],
+        no_clamp=outcome(trace),
+        top_k=clamped["top_k"],
+        random_k=clamped["random_k"],
+    )

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 from recurrent_rl.artifacts.atomic import atomic_write_bytes  # noqa: E402
 from recurrent_rl.explain.probes import SOURCES, VISIBLE_BASIS  # noqa: E402
+from recurrent_rl.explain.records import ProbeResult  # noqa: E402
 from recurrent_rl.explain.trace import Trace  # noqa: E402
 
 PANELS = (("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o"), ("c", "cell state c"))
@@ -74,9 +75,9 @@ def plot_gates(
     return Path(path)
 
 
-def plot_probes(probes: list[dict[str, Any]], path: str | Path, title: str | None = None) -> Path:
+def plot_probes(probes: list[ProbeResult], path: str | Path, title: str | None = None) -> Path:
     """Bar chart of the probe scores (obs, h, c) per hidden variable, and the retention curves of ``c``."""
-    rows = [row for row in probes if "skipped" not in row]
+    rows = [row for row in probes if row.skipped is None]
     fig, (bars, curves) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(SOURCES)
     chance_drawn = False
@@ -84,14 +85,14 @@ def plot_probes(probes: list[dict[str, Any]], path: str | Path, title: str | Non
         for j, name in enumerate(SOURCES):
             bars.bar(
                 x - 0.4 + (j + 0.5) * width,
-                row[name],
+                getattr(row, name),
                 width,
                 color=COLOURS[name],
                 label=f"from {name}" if x == 0 else None,
             )
-        if row["kind"] == "discrete":
+        if row.kind == "discrete":
             bars.hlines(
-                row["chance"],
+                row.chance,
                 x - 0.45,
                 x + 0.45,
                 colors="black",
@@ -99,7 +100,7 @@ def plot_probes(probes: list[dict[str, Any]], path: str | Path, title: str | Non
                 label=None if chance_drawn else "chance (majority class)",
             )
             chance_drawn = True
-    bars.set_xticks(range(len(rows)), [f"{row['variable']}\n({row['metric']})" for row in rows])
+    bars.set_xticks(range(len(rows)), [f"{row.variable}\n({row.metric})" for row in rows])
     bars.set_ylabel("probe score, cross-validated by episode\n(accuracy or R²)")
     bars.set_xlabel("hidden variable")
     bars.set_title("Linear probes over all steps")
@@ -108,17 +109,17 @@ def plot_probes(probes: list[dict[str, Any]], path: str | Path, title: str | Non
 
     bases = set()
     for row in rows:
-        curve = row["retention"]
-        bases.add(curve["basis"])
-        line = curves.plot(
-            curve["steps"], curve["c"], marker="o", markersize=3, label=f"{row['variable']}: from c"
-        )
+        curve = row.retention
+        if curve is None:
+            continue
+        bases.add(curve.basis)
+        line = curves.plot(curve.steps, curve.c, marker="o", markersize=3, label=f"{row.variable}: from c")
         curves.plot(
-            curve["steps"],
-            curve["obs"],
+            curve.steps,
+            curve.obs,
             linestyle=":",
             color=line[0].get_color(),
-            label=f"{row['variable']}: from obs",
+            label=f"{row.variable}: from obs",
         )
     what = "the information was last visible" if bases == {VISIBLE_BASIS} else "visible (else episode start)"
     curves.set_xlabel(f"steps since {what} (env steps)")

@@ -10,7 +10,6 @@ cue) and, as a retention curve, by the number of steps since the information was
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -20,7 +19,8 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from recurrent_rl.explain.trace import Trace
+from recurrent_rl.explain.records import LastStepScores, ProbeResult, Retention
+from recurrent_rl.explain.trace_record import Trace
 
 DISCRETE, CONTINUOUS = "discrete", "continuous"
 SOURCES = ("obs", "h", "c")
@@ -112,45 +112,76 @@ def _buckets(since: np.ndarray, max_buckets: int = 20) -> tuple[np.ndarray, np.n
     return bucket, centres
 
 
-def probe_variable(trace: Trace, key: str, kind: str, layer: int = -1, min_rows: int = 5) -> dict[str, Any]:
+def probe_variable(trace: Trace, key: str, kind: str, layer: int = -1, min_rows: int = 5) -> ProbeResult:
     """Probe scores of one hidden variable from the observation, ``h`` and ``c`` (see the module doc)."""
     y_all = trace.hidden_state[key]
     rows = np.isfinite(y_all)
     y, groups = y_all[rows], trace.episode[rows]
     metric = "accuracy" if kind == DISCRETE else "r2"
-    result: dict[str, Any] = {"variable": key, "kind": kind, "metric": metric, "rows": int(rows.sum())}
     if len(np.unique(groups)) < 2 or len(np.unique(y)) < 2:
-        return {**result, "skipped": "needs at least 2 episodes and 2 distinct values"}
+        skipped = "needs at least 2 episodes and 2 distinct values"
+        return ProbeResult(key, kind, metric, int(rows.sum()), skipped=skipped)
     inputs = {name: x[rows] for name, x in sources(trace, layer).items()}
     predictions = {name: cross_validated(x, y, groups, kind) for name, x in inputs.items()}
-    result["chance"] = chance(y, kind)
-    result.update({name: score(y, p, kind) for name, p in predictions.items()})
+    scores = {name: score(y, p, kind) for name, p in predictions.items()}
+    return ProbeResult(
+        key,
+        kind,
+        metric,
+        int(rows.sum()),
+        chance=chance(y, kind),
+        obs=scores["obs"],
+        h=scores["h"],
+        c=scores["c"],
+        last_step=_last_step(trace.dones[rows], inputs, y, groups, kind, min_rows),
+        retention=_retention(steps_since_visible(trace, key), rows, predictions, y, kind, min_rows),
+    )
 
-    last = trace.dones[rows]
+
+def _last_step(
+    last: np.ndarray,
+    inputs: dict[str, np.ndarray],
+    y: np.ndarray,
+    groups: np.ndarray,
+    kind: str,
+    min_rows: int,
+) -> LastStepScores:
+    """Probes fitted and scored on the final steps (``last``) alone, when there are enough of them."""
     y_last = y[last]
-    result["last_step"] = {"rows": int(last.sum()), "chance": chance(y_last, kind) if len(y_last) else None}
-    if len(y_last) >= 2 * min_rows and len(np.unique(y_last)) >= 2:
-        for name, x in inputs.items():
-            result["last_step"][name] = score(
-                y_last, cross_validated(x[last], y_last, groups[last], kind), kind
-            )
+    chance_last = chance(y_last, kind) if len(y_last) else None
+    if len(y_last) < 2 * min_rows or len(np.unique(y_last)) < 2:
+        return LastStepScores(int(last.sum()), chance_last)
+    scores = {
+        name: score(y_last, cross_validated(x[last], y_last, groups[last], kind), kind)
+        for name, x in inputs.items()
+    }
+    return LastStepScores(int(last.sum()), chance_last, **scores)
 
-    since, basis = steps_since_visible(trace, key)
+
+def _retention(
+    since_basis: tuple[np.ndarray, str],
+    rows: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    y: np.ndarray,
+    kind: str,
+    min_rows: int,
+) -> Retention:
+    """The out-of-fold scores by steps since visible (buckets of at least ``min_rows`` rows)."""
+    since, basis = since_basis
     bucket, centres = _buckets(since[rows])
-    curve: dict[str, Any] = {"basis": basis, "steps": [], "rows": [], **{name: [] for name in SOURCES}}
+    curve = Retention(basis)
     for b, centre in enumerate(centres):
         members = bucket == b
         if members.sum() < min_rows:
             continue
-        curve["steps"].append(float(centre))
-        curve["rows"].append(int(members.sum()))
+        curve.steps.append(float(centre))
+        curve.rows.append(int(members.sum()))
         for name, p in predictions.items():
-            curve[name].append(score(y[members], p[members], kind))
-    result["retention"] = curve
-    return result
+            getattr(curve, name).append(score(y[members], p[members], kind))
+    return curve
 
 
-def probe_table(trace: Trace, kinds: dict[str, str] | None = None, layer: int = -1) -> list[dict[str, Any]]:
+def probe_table(trace: Trace, kinds: dict[str, str] | None = None, layer: int = -1) -> list[ProbeResult]:
     """:func:`probe_variable` for every hidden variable of ``trace`` (kinds inferred where not given)."""
     kinds = kinds or {}
     return [

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 
@@ -25,20 +25,18 @@ from recurrent_rl.artifacts.atomic import atomic_append_text, atomic_write_json,
 from recurrent_rl.artifacts.records import EvalRecord, RunStatus, RunSummary
 from recurrent_rl.artifacts.saved_run import SavedRun
 from recurrent_rl.config.loader import LoadedConfig
-from recurrent_rl.config.schema import Config
 from recurrent_rl.restore import restore
-from recurrent_rl.training.callbacks import AfterEvaluation, PeriodicEvaluation, RunMetadata, StopAtTarget
+from recurrent_rl.training.callbacks import PeriodicEvaluation
 from recurrent_rl.training.checkpoints import PeriodicCheckpoints, save_checkpoint, save_with_statistics
-from recurrent_rl.training.guards import FiniteGuard, NonFiniteError, find_nonfinite
-from recurrent_rl.training.hparams import HPARAM_METRICS, hparams
-from recurrent_rl.training.phases import PhaseTimer
-from recurrent_rl.training.signals import Signals, signals_as_interrupt
+from recurrent_rl.training.guards import NonFiniteError, find_nonfinite
+from recurrent_rl.training.run_callbacks import TrainingCallbacks
+from recurrent_rl.training.session import AfterEval, Previous, Session
+from recurrent_rl.training.signals import signals_as_interrupt
 from recurrent_rl.training.tb_logger import run_logger
 from recurrent_rl.vecenv.build import build_vec_env, check_env_config
 from recurrent_rl.vecenv.closing import close_vec_env
 
 EVAL_SEED_OFFSET = 10_000
-AfterEval = Callable[[EvalRecord], str | None]  # told each evaluation; a reason returned stops the run
 
 
 @dataclass(frozen=True)
@@ -46,26 +44,6 @@ class TrainOutcome:
     run_dir: Path
     status: RunStatus
     message: str = ""
-
-
-@dataclass(frozen=True)
-class Previous:
-    """What a resumed run keeps: evaluations up to the checkpoint, the best model's record, time spent."""
-
-    history: list[EvalRecord]
-    best: EvalRecord | None
-    wall_time: float
-
-
-@dataclass(frozen=True)
-class Session:
-    """One training process on one run folder."""
-
-    cfg: Config
-    run_dir: Path
-    config_yaml: str
-    signals: Signals
-    after_eval: AfterEval | None = None
 
 
 def train(
@@ -133,48 +111,21 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
     logger = run_logger(run_dir / run_folder.TENSORBOARD, start_timesteps if previous else None)
     model.set_logger(logger)
     try:
-        checkpoints = PeriodicCheckpoints(run_dir, cfg.train.checkpoint_freq, cfg.train.keep_checkpoints)
-        stop = StopAtTarget(cfg.train.stop_at) if cfg.train.stop_at is not None else None
-        best = previous.best if previous else None
-        checkpoints.best_timesteps = best.timesteps if best is not None else None
-        evaluation = PeriodicEvaluation(
-            eval_env,
-            run_dir,
-            eval_freq=cfg.train.eval_freq,
-            n_eval_episodes=cfg.train.n_eval_episodes,
-            deterministic=cfg.train.eval_deterministic,
-            history=previous.history if previous else [],
-            best=best,
-            callback_after_eval=stop,
-            on_best=lambda record: setattr(checkpoints, "best_timesteps", record.timesteps),
-        )
-        phases = PhaseTimer()
-        callbacks = [
-            phases,
-            RunMetadata(session.config_yaml, hparams(cfg), HPARAM_METRICS),
-            FiniteGuard(),  # before the checkpoints: no checkpoint holds NaN weights
-            checkpoints,
-            evaluation,
-        ]
-        hook = AfterEvaluation(evaluation, session.after_eval) if session.after_eval else None
-        callbacks += [hook] if hook is not None else []
+        callbacks = TrainingCallbacks.build(session, eval_env, previous)
         wall_before = previous.wall_time if previous else 0.0
         running = RunSummary(status="running", total_timesteps=start_timesteps, wall_time_s=wall_before)
         records.write_summary(run_dir, running)
 
         progress_bar = cfg.train.progress_bar if cfg.train.progress_bar is not None else sys.stderr.isatty()
         started = time.perf_counter()
-        status, message = _run_learning(session, model, callbacks, progress_bar)
+        status, message = _run_learning(session, model, callbacks.in_order, progress_bar)
         wall_time = time.perf_counter() - started
-        if status == "completed" and stop is not None and stop.reached:
-            status = "stopped_early"
-        if status == "completed" and hook is not None and hook.reason is not None:
-            status, message = "stopped_early", hook.reason
+        status, message = callbacks.stopped_early(status, message)
 
-        checkpoint, message = _save_outcome(session, model, status, message, checkpoints)
+        checkpoint, message = _save_outcome(session, model, status, message, callbacks.checkpoints)
         final = None
         if status in records.FINISHED:
-            final, message = _final_evaluation(evaluation, model, message)
+            final, message = _final_evaluation(callbacks.evaluation, model, message)
         trained = model.num_timesteps - start_timesteps
         summary = RunSummary(
             status=status,
@@ -183,13 +134,13 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
             wall_time_s=round(wall_before + wall_time, 3),
             fps=round(trained / wall_time, 1) if wall_time > 0 else None,
             final_eval=final,
-            best_eval=evaluation.best if evaluation.best is not None else final,
+            best_eval=callbacks.evaluation.best if callbacks.evaluation.best is not None else final,
             checkpoint=str(checkpoint.relative_to(run_dir)) if checkpoint is not None else None,
             seed=cfg.train.seed,
             algorithm=type(model).__name__,
             policy=type(model.policy).__name__,
-            collect_time_s=round(phases.collect_s, 3),
-            train_time_s=round(phases.train_s, 3),
+            collect_time_s=round(callbacks.phases.collect_s, 3),
+            train_time_s=round(callbacks.phases.train_s, 3),
         )
         records.write_summary(run_dir, summary)
         return TrainOutcome(run_dir=run_dir, status=status, message=message)
@@ -199,7 +150,7 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
 
 
 def _run_learning(
-    session: Session, model: OnPolicyAlgorithm, callbacks: list, progress_bar: bool
+    session: Session, model: OnPolicyAlgorithm, callbacks: list[BaseCallback], progress_bar: bool
 ) -> tuple[RunStatus, str]:
     """``model.learn`` to the budget; how it ended: completed, interrupted or failed (a crash re-raises)."""
     remaining = session.cfg.train.total_timesteps - model.num_timesteps

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 import optuna
 
@@ -134,8 +133,3 @@ def base_evaluations(loaded: LoadedConfig) -> int:
     """How many evaluations a full trial has (for the median pruner's warm-up)."""
     train = loaded.config.train
     return max(train.total_timesteps // train.eval_freq, 1) if train.eval_freq > 0 else 1
-
-
-def run_dir_of(trial: optuna.trial.FrozenTrial) -> Path | None:
-    value = trial.user_attrs.get("run_dir")
-    return Path(value) if isinstance(value, str) else None

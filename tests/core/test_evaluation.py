@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl.evaluation.episodes import EvalResult, evaluate
+from recurrent_rl.evaluation.episodes import EvalResult, episode_numbers, evaluate
 
 
 class CountingEnv(gym.Env[np.ndarray, np.int64]):
@@ -84,3 +84,10 @@ def test_success_interval_is_wilson() -> None:
     assert result.success_rate == 0.95
     assert 0.763 < low < 0.765 and 0.990 < high < 0.992
     assert EvalResult(returns=[0.0], lengths=[1], successes=[None]).success_ci95 is None
+
+
+def test_episodes_are_spread_over_envs_and_numbered_round_by_round() -> None:
+    # Env i plays (n + i) // n_envs episodes; numbers go round by round; -1 past an env's share.
+    assert episode_numbers(10, 4).tolist() == [[0, 4, -1, -1], [1, 5, -1, -1], [2, 6, 8, -1], [3, 7, 9, -1]]
+    assert episode_numbers(8, 4)[:, :2].tolist() == [[0, 4], [1, 5], [2, 6], [3, 7]]
+    assert episode_numbers(2, 4)[:, 0].tolist() == [-1, -1, 0, 1]

@@ -119,7 +119,7 @@ def test_a_failed_check_writes_nothing(
     """onnxruntime disagreeing with PyTorch (simulated): CheckFailed with the figures, no file."""
     from recurrent_rl.artifacts.saved_run import locate
     from recurrent_rl.deploy import check
-    from recurrent_rl.deploy.from_run import export_saved
+    from recurrent_rl.deploy.from_run import ExportOptions, export_saved
     from recurrent_rl.errors import CheckFailed
 
     def disagrees(*args: object, **kwargs: object) -> check.CheckResult:
@@ -134,5 +134,5 @@ def test_a_failed_check_writes_nothing(
     monkeypatch.setattr(check, "compare", disagrees)
     out = tmp_path / "p.onnx"
     with pytest.raises(CheckFailed, match="3 different actions in 10 steps"):
-        export_saved(locate(runs["learns"]), out, episodes=2)
+        export_saved(locate(runs["learns"]), out, ExportOptions(episodes=2))
     assert not out.exists() and not out.with_suffix(".json").exists()

@@ -19,7 +19,8 @@ FILES = {"trace.npz", "summary.json", "gates.png", "probes.png"}
 def test_explain_finds_the_tmaze_memory(
     tmaze_model: RecurrentPPO, tmaze_make: Callable[[], DummyVecEnv], tmp_path: Path
 ) -> None:
-    summary = explain(tmaze_model.policy, tmaze_make, n_episodes=200, seed=0, out_dir=tmp_path)
+    result = explain(tmaze_model.policy, tmaze_make, n_episodes=200, seed=0, out_dir=tmp_path)
+    summary = result.to_json()
     assert {path.name for path in tmp_path.iterdir()} == FILES
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     for name in ("gates.png", "probes.png"):
@@ -40,7 +41,7 @@ def test_explain_finds_the_tmaze_memory(
     assert causal["k"] == 8 == len(summary["memory_cells"]["cells"])
     assert causal["top_k"]["success_rate"] <= 0.65
     assert causal["random_k"]["success_rate"] >= 0.9
-    rows = format_table(summary)
+    rows = format_table(result)
     assert all(isinstance(a, str) and isinstance(b, str) for a, b in rows)
     assert any(label.startswith("success rate: no clamp") for label, _ in rows)
 
@@ -49,8 +50,8 @@ def test_cartpole_velocities_are_decoded_from_h(cartpole_model: RecurrentPPO) ->
     env_id = "RecurrentRL/CartPoleNoVel-v1"
     trace = trace_episodes(cartpole_model.policy, vec_env_factory(env_id)(), n_episodes=16, seed=0)
     rows = probe_table(trace, envs.hidden_state_kinds(env_id))
-    print("velocity probes (R^2):", {row["variable"]: {k: row[k] for k in ("obs", "h", "c")} for row in rows})
-    assert [row["variable"] for row in rows] == ["cart_velocity", "pole_angular_velocity"]
+    print("velocity probes (R^2):", {row.variable: (row.obs, row.h, row.c) for row in rows})
+    assert [row.variable for row in rows] == ["cart_velocity", "pole_angular_velocity"]
     for row in rows:
-        assert row["metric"] == "r2"
-        assert row["h"] >= 0.7 and row["h"] >= row["obs"] + 0.3, row
+        assert row.metric == "r2"
+        assert row.h >= 0.7 and row.h >= row.obs + 0.3, row

@@ -11,6 +11,7 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from recurrent_rl.evaluation.episodes import evaluate
 from recurrent_rl.explain import Clamp, Trace, explain, trace_episodes
 from recurrent_rl.explain.probes import START_BASIS, VISIBLE_BASIS, steps_since_visible
 from tests.explain.conftest import TMAZE_KWARGS, vec_env_factory
@@ -84,6 +85,15 @@ def test_episodes_are_sorted_and_replay_identically() -> None:
     second = trace_episodes(policy, vec_env, n_episodes=10, seed=3)
     for name in ("observations", "actions", "rewards", "c", "h"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+
+
+def test_trace_plays_the_episodes_of_evaluate() -> None:
+    policy, vec_env = untrained(CARTPOLE)  # 4 envs; 10 episodes: two envs play 3, two play 2
+    vec_env.seed(2)
+    evaluated = evaluate(policy, vec_env, 10)
+    trace = trace_episodes(policy, vec_env, n_episodes=10, seed=2)
+    assert sorted(trace.episode_length.tolist()) == sorted(evaluated.lengths)
+    assert sorted(trace.episode_return.tolist()) == sorted(evaluated.returns)
 
 
 def test_steps_since_visible() -> None:
