@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from tests.core.cli_helpers import assert_one_error, run_cli, tiny_config
+from tests.helpers.cli import assert_one_error, run_cli, tiny_config
 
 LEARNS = """\
 env:

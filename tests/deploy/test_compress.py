@@ -27,7 +27,7 @@ from recurrent_rl.deploy import (
     record_inputs,
 )
 from recurrent_rl.vecenv.build import build_vec_env
-from tests.deploy._setups import build
+from tests.helpers.export_setups import build
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

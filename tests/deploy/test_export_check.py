@@ -27,7 +27,7 @@ from recurrent_rl.deploy import (
     raw_vec_env,
     record_inputs,
 )
-from tests.deploy._setups import build, compare_with_sb3, small_cnn
+from tests.helpers.export_setups import build, compare_with_sb3, small_cnn
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ import yaml
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.config.schema import WrapperSpec
 from recurrent_rl.vecenv.build import check_env_config
-from tests.docs.helpers import ROOT, Block, parse
+from tests.helpers.docs import ROOT, Block, parse
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 

@@ -18,7 +18,7 @@ import pytest
 
 from recurrent_rl.cli import build_parser
 from recurrent_rl.errors import UserError
-from tests.docs.helpers import ROOT, code_spans, doc_files, heading_slugs, parse, without_code
+from tests.helpers.docs import ROOT, code_spans, doc_files, heading_slugs, parse, without_code
 
 PROGRAM = "recurrent-rl"
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")

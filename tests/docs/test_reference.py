@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from recurrent_rl.config.schema import Config
-from tests.docs.helpers import ROOT, parse
+from tests.helpers.docs import ROOT, parse
 
 RUN_THE_SCRIPT = "is out of date: run python scripts/gen_reference.py and commit the result"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.bandit import SwitchingBanditEnv, memoryless_expected_return
-from tests.envs._policies import (
+from tests.helpers.env_policies import (
     BanditBelief,
     assert_checkers_silent,
     assert_pickle_continues,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.cards import CountRecallEnv, RepeatPreviousEnv, count_recall_memoryless_best
-from tests.envs._policies import (
+from tests.helpers.env_policies import (
     CountRecallMemory,
     RepeatPreviousMemory,
     TableMemoryless,

@@ -11,7 +11,7 @@ import pytest
 
 import envs
 from envs.wrappers import apply_wrappers
-from tests.envs.test_registry import ENV_IDS, WRAPPER_SPECS, make
+from tests.helpers.env_ids import ENV_IDS, WRAPPER_SPECS, make
 
 KINDS = {envs.DISCRETE, envs.CONTINUOUS}
 

@@ -10,7 +10,7 @@ import pytest
 
 import envs  # noqa: F401  (registers RecurrentRL/ ids)
 from envs.pixel_maze import EAST, NORTH, PALETTE, SOUTH, WEST, PixelMemoryMazeEnv
-from tests.envs._policies import without_hidden
+from tests.helpers.env_policies import without_hidden
 
 ENV_ID = "RecurrentRL/PixelMemoryMaze-v0"
 WALL_RGB = (120, 120, 120)

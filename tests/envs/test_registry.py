@@ -6,7 +6,6 @@ The ids come from ``gymnasium.registry``, not a hard-coded list, so environments
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,36 +18,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import envs
 from envs.wrappers import WRAPPERS, apply_wrappers
-
-ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith(f"{envs.NAMESPACE}/"))
-
-# Warnings an env is allowed to raise, with the reason; everything else fails the checks.
-KNOWN_WARNINGS: dict[str, tuple[str, ...]] = {
-    # Pendulum-v1's torque space Box(-2, 2) is kept (not rescaled to [-1, 1]) so that the zoo's
-    # PendulumNoVel numbers and hyperparameters carry over; both checkers merely recommend [-1, 1].
-    "RecurrentRL/PendulumNoVel-v1": ("symmetric and normalized",),
-}
-# Any wrapper makes Gymnasium's checker say it is "different from the unwrapped version".
-WRAPPER_NOTICE = "is different from the unwrapped version"
-
-WRAPPER_SPECS: dict[str, dict[str, Any]] = {
-    "mask_observation": {"indices": [1, 3]},
-    "flicker": {"p": 0.5},
-    "observation_noise": {"std": 0.1},
-    "previous_action_reward": {"reward_bound": 1.0},
-}
-
-
-def make(env_id: str, **kwargs: Any) -> gym.Env:
-    """``gym.make``, skipping the test if the env's module has not been written yet."""
-    entry_point = gym.registry[env_id].entry_point
-    if isinstance(entry_point, str):
-        module = entry_point.split(":")[0]
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{env_id}: module {module} does not exist yet")
-    return gym.make(env_id, **kwargs)
+from tests.helpers.env_ids import ENV_IDS, KNOWN_WARNINGS, WRAPPER_NOTICE, WRAPPER_SPECS, make
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.tmaze import TMazeEnv
-from tests.envs._policies import (
+from tests.helpers.env_policies import (
     TableMemoryless,
     TMazeMemory,
     assert_checkers_silent,

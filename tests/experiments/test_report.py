@@ -21,7 +21,7 @@ from recurrent_rl.config.loader import load_config
 from recurrent_rl.errors import UserError
 from recurrent_rl.experiments import plots, report, stats
 from recurrent_rl.experiments.markdown import as_markdown
-from tests.core.cli_helpers import tiny_config
+from tests.helpers.cli import tiny_config
 
 History = list[tuple[int, float]]
 

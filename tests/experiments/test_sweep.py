@@ -17,8 +17,8 @@ import yaml
 from PIL import Image
 
 from recurrent_rl.cli import main
-from tests.core.cli_helpers import run_cli, start_cli, wait_for
-from tests.experiments.sweep_helpers import (
+from tests.helpers.cli import run_cli, start_cli, wait_for
+from tests.helpers.sweeps import (
     kill_all,
     read_index,
     run_folders,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from recurrent_rl.cli import main
-from tests.experiments.sweep_helpers import write_configs, write_sweep
+from tests.helpers.sweeps import write_configs, write_sweep
 
 GOOD = """\
 name: bad

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.cli_helpers import assert_one_error, run_cli, tiny_config
+from tests.helpers.cli import assert_one_error, run_cli, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import envs
 from recurrent_rl.explain import explain, format_table, probe_table, trace_episodes
-from tests.explain.conftest import vec_env_factory
+from tests.helpers.explain import vec_env_factory
 
 FILES = {"trace.npz", "summary.json", "gates.png", "probes.png"}
 

@@ -14,7 +14,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from recurrent_rl.evaluation.episodes import evaluate
 from recurrent_rl.explain import Clamp, Trace, explain, trace_episodes
 from recurrent_rl.explain.probes import START_BASIS, VISIBLE_BASIS, steps_since_visible
-from tests.explain.conftest import TMAZE_KWARGS, vec_env_factory
+from tests.helpers.explain import TMAZE_KWARGS, vec_env_factory
 
 CARTPOLE = "RecurrentRL/CartPoleNoVel-v1"
 TMAZE = "RecurrentRL/TMaze-v0"

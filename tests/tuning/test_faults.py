@@ -10,8 +10,8 @@ from pathlib import Path
 
 import optuna
 
-from tests.core.cli_helpers import run_cli, start_cli, wait_for
-from tests.tuning.helpers import finished, load, write_tiny
+from tests.helpers.cli import run_cli, start_cli, wait_for
+from tests.helpers.tuning import finished, load, write_tiny
 
 ARGS = ("tune", "tiny.yaml", "--space", "space.yaml", "--trials", "1", "--jobs", "1", "--pruner", "none")
 

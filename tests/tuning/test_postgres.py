@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.cli_helpers import start_cli
-from tests.tuning import postgres
-from tests.tuning.helpers import finished, load, write_tiny
+from tests.helpers import postgres
+from tests.helpers.cli import start_cli
+from tests.helpers.tuning import finished, load, write_tiny
 
 REASON = postgres.why_not()
 

@@ -11,8 +11,8 @@ import pytest
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.errors import UserError
 from recurrent_rl.tuning.space import default_space, load_space, sample
-from tests.core.cli_helpers import assert_one_error, run_cli
-from tests.tuning.helpers import write_tiny
+from tests.helpers.cli import assert_one_error, run_cli
+from tests.helpers.tuning import write_tiny
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

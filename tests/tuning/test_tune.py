@@ -15,8 +15,8 @@ from recurrent_rl.tuning.objective import objective_value
 from recurrent_rl.tuning.space import default_space, load_space
 from recurrent_rl.tuning.study import TuneSettings, default_storage
 from recurrent_rl.tuning.worker import run_worker
-from tests.core.cli_helpers import run_cli
-from tests.tuning.helpers import finished, load, write_tiny
+from tests.helpers.cli import run_cli
+from tests.helpers.tuning import finished, load, write_tiny
 
 
 def test_two_workers_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.core.cli_helpers import assert_one_error, run_cli, start_cli, tiny_config, wait_for
+from tests.helpers.cli import assert_one_error, run_cli, start_cli, tiny_config, wait_for
 
 ROLLOUT = 2 * 16  # n_envs * n_steps of tiny_config
 

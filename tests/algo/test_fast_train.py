@@ -10,7 +10,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.logger import Logger
 
-from tests.core.test_fast_policy import CASES, TOL, clone_as, make_pair, ppo_loss
+from tests.algo.test_fast_policy import CASES, TOL, clone_as, make_pair, ppo_loss
 
 
 def compact_of(buffer: Any) -> list[Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 
 from recurrent_rl.tuning.study import with_driver
-from tests.core.cli_helpers import tiny_config
+from tests.helpers.cli import tiny_config
 
 SPACE = """\
 algo.learning_rate: {log_uniform: [1.0e-4, 3.0e-3]}

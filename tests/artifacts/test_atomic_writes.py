@@ -20,7 +20,7 @@ import numpy as np
 from recurrent_rl.algo.build import build_policy, load_policy_weights
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.vecenv.build import check_env_config
-from tests.core.cli_helpers import files_under, run_cli, start_cli, tiny_config
+from tests.helpers.cli import files_under, run_cli, start_cli, tiny_config
 
 BUDGET = 2048
 KILLS = 4  # the second one during start-up, the others while training

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.cli_helpers import assert_one_error, run_cli, start_cli
+from tests.helpers.cli import assert_one_error, run_cli, start_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "examples" / "blink"
 

@@ -14,7 +14,7 @@ from recurrent_rl.artifacts import model_file
 from recurrent_rl.artifacts.saved_run import checkpoints, locate, read_model_statistics
 from recurrent_rl.restore import restore
 from recurrent_rl.training.checkpoints import prune_checkpoints, save_with_statistics
-from tests.core.cli_helpers import run_cli, start_cli, tiny_config
+from tests.helpers.cli import run_cli, start_cli, tiny_config
 
 N_ENVS = 2  # tiny_config's
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.core.cli_helpers import assert_one_error, run_cli, tiny_config
+from tests.helpers.cli import assert_one_error, run_cli, tiny_config
 
 # An env module the config imports: after ``after`` steps of each env copy, a huge reward (the value loss
 # overflows) or a NaN observation.

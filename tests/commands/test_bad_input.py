@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.core.cli_helpers import TINY_TMAZE, files_under, run_cli, snapshot
+from tests.helpers.cli import TINY_TMAZE, files_under, run_cli, snapshot
 
 GOOD = TINY_TMAZE + "logging:\n  runs_dir: runs\n"
 

@@ -10,7 +10,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from recurrent_rl.config.loader import load_config
-from tests.core.cli_helpers import TINY_TMAZE, run_cli
+from tests.helpers.cli import TINY_TMAZE, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.core.cli_helpers import tiny_config
+from tests.helpers.cli import tiny_config
 
 BROKEN = """\
 env:
   id: RecurrentRLTest/Broken-v0
-  import: tests.experiments.broken_env
+  import: tests.helpers.broken_env
   n_envs: 2
 algo: {n_steps: 16, batch_size: 16, n_epochs: 2}
 policy: {lstm_hidden_size: 8}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.cli_helpers import run_cli, start_cli, tiny_config
+from tests.helpers.cli import run_cli, start_cli, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.core.cli_helpers import run_cli, start_cli, tiny_config
+from tests.helpers.cli import run_cli, start_cli, tiny_config
 
 
 def test_three_runs_at_once(tmp_path: Path) -> None:

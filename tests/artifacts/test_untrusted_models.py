@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.cli_helpers import assert_one_error, run_cli, tiny_config
+from tests.helpers.cli import assert_one_error, run_cli, tiny_config
 
 
 class _Touch:
