@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from recurrent_rl.config.values import STRICT_VALUES, Seed
+
 RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
@@ -24,13 +26,13 @@ _MODULE = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribute) nam
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, **STRICT_VALUES)
 
 
 class LinearSchedule(_Section):
     """``{linear: [start, end]}``: goes from ``start`` at the first update to ``end`` at the last."""
 
-    linear: tuple[float, float]
+    linear: tuple[float, float] = Field(strict=False)  # a YAML list; its numbers stay strict
 
     @field_validator("linear")
     @classmethod
@@ -214,7 +216,7 @@ class StopAt(_Section):
 
 class TrainConfig(_Section):
     total_timesteps: int = Field(100_000, ge=1)
-    seed: int = Field(0, ge=0, lt=2**31)
+    seed: Seed = 0
     device: Literal["cpu", "auto", "cuda"] = "cpu"
     eval_freq: int = Field(10_000, ge=0)
     n_eval_episodes: int = Field(20, ge=1)
