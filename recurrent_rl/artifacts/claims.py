@@ -33,26 +33,33 @@ class Output:
 
 @contextlib.contextmanager
 def claim_outputs(flag: str, outputs: Sequence[Output], force: bool) -> Iterator[None]:
-    """Check every output, then hold a claim on each until the block ends (see the module docstring)."""
+    """Check every output, then hold a claim on each until the block ends (see the module docstring).
+
+    Messages start with ``flag`` and the first output, the one the user named (``export --out p.onnx``).
+    """
+    if not outputs:
+        yield
+        return
+    given = f"{flag} {outputs[0].path}"
     for output in outputs:
-        _check(flag, output, force)
+        _check(given, output, force)
     with contextlib.ExitStack() as stack:
         for output in outputs:
-            stack.enter_context(_claim(flag, output.path))
-            _check(flag, output, force)  # again: another command may have written it meanwhile
+            stack.enter_context(_claim(given, output.path))
+            _check(given, output, force)  # again: another command may have written it meanwhile
             if output.files is not None:
-                stack.enter_context(_folder(flag, output.path))
+                stack.enter_context(_folder(given, output.path))
         yield
 
 
-def _check(flag: str, output: Output, force: bool) -> None:
+def _check(given: str, output: Output, force: bool) -> None:
     path, parent = output.path, output.path.parent
     if not parent.is_dir():
-        raise UserError(f"{flag} {path}: folder {parent} does not exist")
+        raise UserError(f"{given}: folder {parent} does not exist")
     if output.files is not None and path.exists() and not path.is_dir():
-        raise UserError(f"{flag} {path}: not a folder")
+        raise UserError(f"{given}: {path} is not a folder")
     if output.files is None and path.is_dir():
-        raise UserError(f"{flag} {path}: is a folder, expected a file name")
+        raise UserError(f"{given}: {path} is a folder, expected a file name")
     existing = [file for file in output.written if file.exists()]
     if existing and not force:
         what = (
@@ -60,14 +67,14 @@ def _check(flag: str, output: Output, force: bool) -> None:
             if output.files is None
             else "already holds " + ", ".join(file.name for file in existing)
         )
-        raise UserError(f"{flag} {path}: {what} (use --force to overwrite)")
+        raise UserError(f"{given}: {what} (use --force to overwrite)")
 
 
 @contextlib.contextmanager
-def _claim(flag: str, path: Path) -> Iterator[None]:
+def _claim(given: str, path: Path) -> Iterator[None]:
     """Hold the claim on ``path`` (an flock on its claim file) until the block ends."""
     claim = path.parent / f".{path.name}.claim"
-    fd = _locked(flag, path, claim)
+    fd = _locked(given, path, claim)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
@@ -78,7 +85,7 @@ def _claim(flag: str, path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _locked(flag: str, path: Path, claim: Path) -> int:
+def _locked(given: str, path: Path, claim: Path) -> int:
     """An open descriptor of ``claim``, flock-ed by this process; a UserError when another one holds it."""
     try:
         import fcntl
@@ -88,7 +95,7 @@ def _locked(flag: str, path: Path, claim: Path) -> int:
         try:
             fd = os.open(claim, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise UserError(f"{flag} {path}: cannot write in {path.parent} ({error.strerror})") from None
+            raise UserError(f"{given}: cannot write in {path.parent} ({error.strerror})") from None
         if fcntl is None:
             return fd
         try:
@@ -97,7 +104,7 @@ def _locked(flag: str, path: Path, claim: Path) -> int:
             holder = _holder(fd)
             os.close(fd)
             raise UserError(
-                f"{flag} {path}: another command is writing it right now{holder}; "
+                f"{given}: another command is writing {path} right now{holder}; "
                 "wait for it to end or choose another path"
             ) from None
         try:
@@ -107,7 +114,7 @@ def _locked(flag: str, path: Path, claim: Path) -> int:
         if same:  # not a claim file its holder removed while we were opening it
             return fd
         os.close(fd)
-    raise UserError(f"{flag} {path}: could not claim {claim}")
+    raise UserError(f"{given}: could not claim {claim}")
 
 
 def _holder(fd: int) -> str:
@@ -117,15 +124,15 @@ def _holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def _folder(flag: str, path: Path) -> Iterator[None]:
+def _folder(given: str, path: Path) -> Iterator[None]:
     """Make sure the output folder can be written; one made here and left empty is removed at the end."""
     made = not path.exists()
     try:
         path.mkdir(exist_ok=True)
     except OSError as error:
-        raise UserError(f"{flag} {path}: cannot create the folder ({error.strerror})") from None
+        raise UserError(f"{given}: cannot create {path} ({error.strerror})") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"{flag} {path}: folder not writable")
+        raise UserError(f"{given}: cannot write in {path}")
     try:
         yield
     finally:
