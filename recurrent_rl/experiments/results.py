@@ -87,8 +87,9 @@ def collect(paths: list[Path]) -> tuple[list[RunResult], list[Skipped]]:
             found.setdefault(result.run_dir.resolve(), result)
         skipped.update((skip.path.resolve(), skip) for skip in skips)
     if not found:
-        reasons = "".join(f"; {skip.path}: {skip.reason}" for skip in skipped.values())
-        raise UserError(f"report: no run folders in {', '.join(map(str, paths))}{reasons}")
+        first = next(iter(skipped.values()), None)
+        why = f" ({len(skipped)} skipped; {first.path}: {first.reason})" if first is not None else ""
+        raise UserError(f"report: no run folders in {', '.join(map(str, paths))}{why}")
     return _with_points(list(found.values())), list(skipped.values())
 
 
