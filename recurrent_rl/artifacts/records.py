@@ -61,6 +61,7 @@ class RunSummary(_Record):
     seed: int | None = None
     algorithm: str | None = None
     policy: str | None = None
+    device: str | None = None  # the torch device the model trained on (train.device: auto picks one)
     collect_time_s: float | None = None  # seconds collecting rollouts (with the callbacks run meanwhile)
     train_time_s: float | None = None  # seconds updating the policy
 
@@ -71,13 +72,35 @@ def best_of(history: list[EvalRecord]) -> EvalRecord | None:
 
 
 def read_json(path: Path) -> Any:
-    """A JSON file's data; a UserError naming the file when it is missing or not JSON."""
+    """A JSON file's data; a UserError naming the file when it is missing, not JSON, or holds a number
+    that is not finite (``NaN``, ``Infinity``, ``1e999``: records hold finite numbers only)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: not found") from None
     except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read ({error})") from None
+    try:
+        return json.loads(text, parse_constant=_not_finite, parse_float=_finite)
+    except _NonFinite as error:
+        raise UserError(f"{path}: holds {error}, not a finite number (a damaged record)") from None
+    except ValueError as error:
         raise UserError(f"{path}: not valid JSON ({error})") from None
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _not_finite(text: str) -> float:
+    raise _NonFinite(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
 
 
 def _problem(error: ValidationError) -> str:

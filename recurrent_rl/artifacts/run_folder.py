@@ -48,8 +48,24 @@ LOCK = ".lock"
 BUSY = "{run_dir}: another process is training this run right now"
 
 
+def run_name_problem(name: str) -> str | None:
+    """What keeps ``name`` from naming one folder inside the experiment folder, or None: a run name has no
+    path separator, does not start with a dot (``..``, hidden folders), has no control character."""
+    checks = (
+        (not name, "is empty"),
+        (any(sep in name for sep in ("/", os.sep, os.altsep or "/")), "holds a path separator"),
+        (any(ord(char) < 32 or ord(char) == 127 for char in name), "holds a control character"),
+        (name.startswith("."), "starts with '.'"),
+        (len(name.encode("utf-8", "surrogateescape")) > 255, "is longer than 255 bytes"),
+    )
+    return next((problem for failed, problem in checks if failed), None)
+
+
 def create_run_dir(runs_dir: Path, experiment: str, run_name: str | None = None) -> Path:
     """Create ``runs_dir/experiment/<run-id>`` exclusively; ids never collide, even within one second."""
+    problem = run_name_problem(run_name) if run_name is not None else None
+    if problem is not None:
+        raise UserError(f"--run-name {run_name!r}: {problem}; expected one folder name such as first-try")
     parent = runs_dir / experiment
     try:
         parent.mkdir(parents=True, exist_ok=True)

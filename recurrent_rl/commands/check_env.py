@@ -6,26 +6,27 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from recurrent_rl.commands.options import add_set_option
+from recurrent_rl.commands.options import add_seed_option, add_set_option, integer
 from recurrent_rl.commands.output import print_rows
-from recurrent_rl.errors import EXIT_OK, UserError
+from recurrent_rl.errors import EXIT_OK
 
 NAME = "check-env"
 HELP = "check that a config's env is usable for training and show how it behaves under random actions"
+MAX_STEPS = 10_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", type=Path, metavar="CONFIG", help="YAML config file")
-    parser.add_argument("--steps", type=int, default=2000, help="random steps to take (default 2000)")
+    parser.add_argument(
+        "--steps", type=integer(1, MAX_STEPS), default=2000, help="random steps to take (default 2000)"
+    )
     add_set_option(parser, "override a config value, as for train (repeatable)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the envs and random actions (default 0)")
+    add_seed_option(parser, 0, "seed of the envs and random actions (default 0)")
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     from recurrent_rl.config.loader import load_config
 
-    if args.steps < 1:
-        raise UserError(f"check-env: --steps {args.steps}: expected an integer >= 1")
     cfg = load_config(args.config, args.overrides).config  # config errors answer before heavy imports
     from recurrent_rl.training.env_check import check_environment
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from recurrent_rl.commands.options import add_seed_option, finite_float, integer
 from recurrent_rl.commands.output import print_rows
 from recurrent_rl.errors import EXIT_OK, UserError
 
+if TYPE_CHECKING:
+    from recurrent_rl.artifacts.saved_run import SavedRun
+
 NAME = "export"
 HELP = "export the greedy policy as ONNX (checked with onnxruntime) or TorchScript"
+MAX_EPISODES = 1000  # the check episodes' inputs are recorded in memory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,22 +30,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="policy.onnx (ONNX) or policy.pt (TorchScript); a .json sidecar is written next to it",
     )
-    parser.add_argument("--prune", type=float, metavar="FRACTION", help="global magnitude pruning, e.g. 0.5")
+    parser.add_argument(
+        "--prune", type=finite_float, metavar="FRACTION", help="global magnitude pruning, e.g. 0.5"
+    )
     parser.add_argument("--quantize", choices=["int8"], help="onnxruntime dynamic quantization")
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=finite_float,
         metavar="X",
         help="refuse a compressed policy that loses more success rate (or return) than X",
     )
-    parser.add_argument("--episodes", type=int, default=20, help="episodes of the checks (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the check episodes")
+    parser.add_argument(
+        "--episodes", type=integer(1, MAX_EPISODES), default=20, help="episodes of the checks (default 20)"
+    )
+    add_seed_option(parser, 0, "seed of the check episodes (default 0)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     from recurrent_rl.artifacts import saved_run
-    from recurrent_rl.artifacts.run_folder import check_outputs
+    from recurrent_rl.artifacts.claims import Output, claim_outputs
 
     if args.out.suffix not in (".onnx", ".pt"):
         raise UserError(f"export --out {args.out}: expected a .onnx (ONNX) or .pt (TorchScript) file name")
@@ -47,11 +57,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         raise UserError(f"export --prune {args.prune}: expected a fraction between 0 and 1")
     if args.tolerance is not None and (args.tolerance < 0 or (args.prune is None and args.quantize is None)):
         raise UserError("export --tolerance: expected a number >= 0, with --prune and/or --quantize")
-    if args.episodes < 1:
-        raise UserError(f"export --episodes {args.episodes}: expected an integer >= 1")
-    check_outputs([args.out, args.out.with_suffix(".json")], args.force)
     saved = saved_run.locate(args.target)
-    saved_run.check_files(saved)
+    outputs = [Output(args.out), Output(args.out.with_suffix(".json"))]
+    with claim_outputs("export --out", outputs, args.force):
+        saved_run.check_files(saved)
+        return _export(args, saved)
+
+
+def _export(args: argparse.Namespace, saved: SavedRun) -> int:
     from recurrent_rl.deploy.from_run import ExportOptions, export_saved
 
     options = ExportOptions(args.prune, args.quantize, args.tolerance, args.episodes, args.seed)

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, metavar="DIR", help="write report.md, report.json and the plots here"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--force", action="store_true", help="overwrite the files of an earlier report")
     parser.add_argument(
         "--metric",
         choices=["success_rate", "mean_return"],
@@ -29,11 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
+    from recurrent_rl.artifacts.claims import Output, claim_outputs
     from recurrent_rl.experiments import report
     from recurrent_rl.experiments.markdown import as_markdown
 
-    built = report.build(args.paths, args.metric)  # every input is read before anything is written
-    written = report.write(built, args.out) if args.out is not None else []
+    outputs = [Output(args.out, report.FILES)] if args.out is not None else []
+    with claim_outputs("report --out", outputs, args.force):
+        built = report.build(args.paths, args.metric)  # every input is read before anything is written
+        written = report.write(built, args.out) if args.out is not None else []
     if args.json:
         print(json.dumps(report.as_json(built)))
     else:

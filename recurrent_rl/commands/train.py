@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from recurrent_rl.commands.options import add_set_option
+from recurrent_rl.commands.options import add_seed_option, add_set_option, run_name
 from recurrent_rl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
 
 NAME = "train"
@@ -18,9 +18,11 @@ HELP = "train an agent from a YAML config"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", type=Path, help="YAML config file (not with --resume)")
     add_set_option(parser, "override a config value, e.g. --set algo.learning_rate=3e-4 (repeatable)")
-    parser.add_argument("--seed", type=int, help="shorthand for --set train.seed=N")
+    add_seed_option(parser, None, "shorthand for --set train.seed=N")
     parser.add_argument("--runs-dir", help="shorthand for --set logging.runs_dir=DIR")
-    parser.add_argument("--run-name", help="name of the run folder (default: date-time-random)")
+    parser.add_argument(
+        "--run-name", type=run_name, help="name of the run folder (default: date-time-random)"
+    )
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its checkpoint")
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from recurrent_rl.config.values import STRICT_VALUES
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a folder name: letters, digits, '_', '-', '.'
 MODULE_PATTERN = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribute) name
 
@@ -14,14 +16,15 @@ MODULE_PATTERN = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribu
 class Section(BaseModel):
     """A config section: unknown keys are errors, values are frozen, aliases (``import``) are accepted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, **STRICT_VALUES)
 
 
 class LinearSchedule(Section):
     """``{linear: [start, end]}``: goes from ``start`` at the first update to ``end`` at the last."""
 
-    linear: tuple[float, float] = Field(
-        description="start and end values, both >= 0; the value moves linearly between them over training"
+    linear: tuple[float, float] = Field(  # a YAML list; its numbers stay strict
+        strict=False,
+        description="start and end values, both >= 0; the value moves linearly between them over training",
     )
 
     @field_validator("linear")

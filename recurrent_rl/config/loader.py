@@ -19,15 +19,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from recurrent_rl.config.schema import Config, ConstraintError
+from recurrent_rl.config.yaml_file import Key, parse_value, parse_yaml_file
 from recurrent_rl.errors import UserError
-
-Key = tuple[str, ...]
 
 # What a value must look like, for fields whose type is a union (pydantic reports one error per member).
 _EXPECTED = {
-    "learning_rate": "a number > 0 or {linear: [start, end]}",
-    "clip_range": "a number > 0 or {linear: [start, end]}",
-    "clip_range_vf": "null, a number > 0 or {linear: [start, end]}",
+    "learning_rate": "a finite number > 0 or {linear: [start, end]} (finite, start > 0)",
+    "clip_range": "a finite number > 0 or {linear: [start, end]} (finite, start > 0)",
+    "clip_range_vf": "null, a finite number > 0 or {linear: [start, end]} (finite, start > 0)",
     "normalize": "true, false or a mapping with keys obs, reward, clip_obs, clip_reward",
     "net_arch": "a list of layer sizes such as [64, 64], or {pi: [64], vf: [64]}",
     "stop_at": "a mapping with success_rate and/or mean_return",
@@ -84,53 +83,12 @@ def _with_search_path(config: Config, source: Path) -> Config:
     return config.model_copy(update={"env": env.model_copy(update={"search_path": resolved})})
 
 
-def parse_yaml_file(path: Path) -> tuple[Any, dict[Key, str]]:
-    """Safe-load one YAML file; return its data and ``file:line:col`` of every mapping key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a YAML config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read config file ({error})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = " ".join(str(part) for part in (error.context, error.problem) if part)
-        raise UserError(f"{where}: YAML syntax error: {problem}") from None
-    except yaml.YAMLError as error:
-        raise UserError(f"{path}: YAML error: {error}") from None
-    marks: dict[Key, str] = {}
-    if node is not None:
-        _collect_marks(node, (), path, marks)
-    return data, marks
-
-
-def _collect_marks(node: yaml.Node, key: Key, path: Path, marks: dict[Key, str]) -> None:
-    if not isinstance(node, yaml.MappingNode):
-        return
-    seen: set[str] = set()
-    for key_node, value_node in node.value:
-        name = str(key_node.value)
-        child = (*key, name)
-        where = f"{path}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
-        if name in seen:
-            raise UserError(f"{where}: {'.'.join(child)}: duplicate key")
-        seen.add(name)
-        marks[child] = where
-        _collect_marks(value_node, child, path, marks)
-
-
 def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Key, str]]:
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise UserError(f"{path}: base configs form a cycle: {cycle}")
-    data, marks = parse_yaml_file(path)
+    data, marks = parse_yaml_file(path, "config file")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -168,10 +126,9 @@ def _apply_override(data: dict[str, Any], marks: dict[Key, str], item: str) -> N
     if not all(part.strip() for part in parts):
         raise UserError(f"--set {item}: '{dotted}' is not a dotted key such as algo.learning_rate")
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as error:
-        problem = getattr(error, "problem", None) or str(error)
-        raise UserError(f"--set {dotted}: cannot parse value {text!r} as YAML ({problem})") from None
+        value = parse_value(text, "")
+    except UserError as error:
+        raise UserError(f"--set {dotted}: cannot parse value {text!r} as YAML ({error})") from None
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
         if node.get(part) is None:

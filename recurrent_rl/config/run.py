@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from recurrent_rl.config.common import NAME_PATTERN, Section
+from recurrent_rl.config.values import Seed
 
 
 class StopAt(Section):
@@ -24,7 +25,7 @@ class StopAt(Section):
 
 class TrainConfig(Section):
     total_timesteps: int = Field(100_000, ge=1, description="env steps to train for, summed over the envs")
-    seed: int = Field(0, ge=0, lt=2**31, description="seed of the envs, the agent and the evaluation envs")
+    seed: Seed = Field(0, description="seed of the envs, the agent and the evaluation envs")
     device: Literal["cpu", "auto", "cuda"] = Field("cpu", description="the torch device")
     eval_freq: int = Field(10_000, ge=0, description="timesteps between evaluations (0: none)")
     n_eval_episodes: int = Field(20, ge=1, description="episodes per evaluation")

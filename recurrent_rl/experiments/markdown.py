@@ -9,6 +9,7 @@ import numpy as np
 from recurrent_rl.experiments import stats
 from recurrent_rl.experiments.plan import short_keys
 from recurrent_rl.experiments.report_records import GroupReport, Report
+from recurrent_rl.experiments.sweep_file import yaml_value
 
 METRIC_NAMES = {"success_rate": "success rate", "mean_return": "mean return"}
 
@@ -39,6 +40,9 @@ def as_markdown(report: Report, images: list[str]) -> str:
     if excluded:
         lines += ["", f"Not counted ({len(excluded)} runs did not finish):", ""]
         lines += [f"- `{run.run_dir}`: {run.status}" for _, run in excluded]
+    if report.skipped:
+        lines += ["", f"Skipped ({len(report.skipped)} folders not read as runs):", ""]
+        lines += [f"- `{skip.path}`: {skip.reason}" for skip in report.skipped]
     if report.improvements:
         lines += ["", "## Probability of improvement", "", *_improvement_table(report)]
     if images:
@@ -47,7 +51,9 @@ def as_markdown(report: Report, images: list[str]) -> str:
 
 
 def _point_cells(point: dict[str, Any], keys: list[str]) -> list[str]:
-    return [str(point.get(key, "")) for key in keys]
+    """Each key's value at ``point`` as YAML (``[64, 64]``, ``{linear: [0.001, 0.0]}``); "" where unset."""
+    values = [point.get(key, "") for key in keys]
+    return [value if isinstance(value, str) else yaml_value(value) for value in values]
 
 
 def _group_table(report: Report) -> list[str]:

@@ -22,7 +22,9 @@ from matplotlib.ticker import EngFormatter
 from recurrent_rl.experiments.bounds import METRIC_LABELS, env_name, knob_label
 from recurrent_rl.experiments.plan import point_label
 from recurrent_rl.experiments.report_records import GroupReport, Report
+from recurrent_rl.experiments.results import point_key
 
+NAMES = ("curves.png", "final.png", "horizon.png")
 BOUND_STYLE: dict[str, Any] = {"color": "0.35", "linestyle": "--", "linewidth": 1.2}
 
 
@@ -78,7 +80,7 @@ def curves(report: Report) -> Figure | None:
     groups = [g for g in report.groups if g.curve is not None]
     if not groups:
         return None
-    points = list(dict.fromkeys(g.group.point for g in groups))
+    points = list({point_key(g.group.point): g.group.point for g in groups}.values())
     columns = min(3, len(points))
     rows = math.ceil(len(points) / columns)
     figure = Figure(figsize=(5.2 * columns, 3.6 * rows + 0.8), layout="constrained")

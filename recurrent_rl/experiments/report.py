@@ -23,17 +23,19 @@ from recurrent_rl.experiments.report_records import Curve, GroupReport, Improvem
 from recurrent_rl.experiments.results import Group, RunResult
 
 METRICS = ("success_rate", "mean_return")
+FILES = ("report.md", "report.json", *plots.NAMES)  # what ``write`` may write
 MAX_CURVE_POINTS = 40
 
 
 def build(paths: list[Path], metric: str | None = None) -> Report:
     """Read the runs under ``paths`` and compute every estimate."""
-    groups = [g for g in results.group(results.collect(paths)) if g.runs]
+    found, skipped = results.collect(paths)
+    groups = [g for g in results.group(found) if g.runs]
     if not groups:
         raise UserError(f"report: no finished run with an evaluation in {', '.join(map(str, paths))}")
     chosen = choose_metric(groups, metric)
     reports = [_group_report(g, chosen) for g in groups]
-    return Report(chosen, reports, _improvements(reports))
+    return Report(chosen, reports, _improvements(reports), skipped)
 
 
 def choose_metric(groups: list[Group], requested: str | None) -> str:
@@ -132,6 +134,7 @@ def as_json(report: Report) -> dict[str, Any]:
                 "excluded": [{"run": str(run.run_dir), "status": run.status} for run in g.group.excluded],
             }
         )
+    skipped = [{"folder": str(skip.path), "reason": skip.reason} for skip in report.skipped]
     improvements = [
         {
             "config": pair.recurrent.group.config,
@@ -143,7 +146,13 @@ def as_json(report: Report) -> dict[str, Any]:
         for pair in report.improvements
     ]
     method = {"bootstrap": "stratified, percentile", "reps": stats.REPS, "confidence": stats.CONFIDENCE}
-    return {"metric": report.metric, "method": method, "groups": groups, "improvements": improvements}
+    return {
+        "metric": report.metric,
+        "method": method,
+        "groups": groups,
+        "improvements": improvements,
+        "skipped": skipped,
+    }
 
 
 def write(report: Report, out: Path) -> list[Path]:

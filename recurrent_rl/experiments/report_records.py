@@ -3,11 +3,11 @@ improvements, and the report itself (built by :mod:`.report`, drawn by :mod:`.ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from recurrent_rl.experiments.results import Group
+from recurrent_rl.experiments.results import Group, Skipped
 from recurrent_rl.experiments.stats import Estimate
 
 
@@ -51,6 +51,7 @@ class Report:
     metric: str
     groups: list[GroupReport]
     improvements: list[Improvement]
+    skipped: list[Skipped] = field(default_factory=list)  # folders not read as runs, with the reason
 
     @property
     def grid_keys(self) -> list[str]:

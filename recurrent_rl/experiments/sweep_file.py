@@ -19,7 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +33,7 @@ from recurrent_rl.config.loader import (
     load_config,
     parse_yaml_file,
 )
+from recurrent_rl.config.values import STRICT_VALUES, Seed
 from recurrent_rl.errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -43,12 +44,12 @@ SWEEPS = "sweeps"  # <runs_dir>/sweeps/<name>/
 class SweepFile(BaseModel):
     """The keys of a sweep file (the dotted config keys of ``grid`` and ``set`` are checked later)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, **STRICT_VALUES)
 
     name: str
     configs: list[str]
     grid: dict[str, list[Any]] | None = None
-    seeds: list[Annotated[int, Field(ge=0, lt=2**31)]]
+    seeds: list[Seed]
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
 
 
@@ -188,6 +189,7 @@ def _config_paths(
 def _load_combinations(sweep: Sweep) -> None:
     """Load every (config, grid point) as it will train; build each distinct env once."""
     from recurrent_rl.algo.build import check_spaces
+    from recurrent_rl.training.device import check_device
     from recurrent_rl.vecenv.build import check_env_config
 
     checked: set[str] = set()
@@ -196,6 +198,7 @@ def _load_combinations(sweep: Sweep) -> None:
         context = f" (config {sweep.spec.configs[i]}{''.join(f', {k}={v}' for k, v in point.items())})"
         try:
             loaded = load_config(config, items)
+            check_device(loaded.config.train.device, str(config))
             env_key = loaded.config.env.model_dump_json()
             if env_key not in checked:
                 check_spaces(loaded.config, *check_env_config(loaded.config.env))

@@ -28,6 +28,7 @@ from recurrent_rl.config.loader import LoadedConfig
 from recurrent_rl.restore import restore
 from recurrent_rl.training.callbacks import PeriodicEvaluation
 from recurrent_rl.training.checkpoints import PeriodicCheckpoints, save_checkpoint, save_with_statistics
+from recurrent_rl.training.device import check_device
 from recurrent_rl.training.guards import NonFiniteError, find_nonfinite
 from recurrent_rl.training.run_callbacks import TrainingCallbacks
 from recurrent_rl.training.session import AfterEval, Previous, Session
@@ -55,6 +56,7 @@ def train(
     with that reason as its message.
     """
     cfg = loaded.config
+    check_device(cfg.train.device, str(loaded.source))
     check_spaces(cfg, *check_env_config(cfg.env))
     assert cfg.logging.experiment is not None  # the loader fills it in from the file name
     run_dir = run_folder.create_run_dir(Path(cfg.logging.runs_dir), cfg.logging.experiment, run_name)
@@ -76,6 +78,7 @@ def train(
 def resume(saved: SavedRun, command: str) -> TrainOutcome:
     """Continue ``saved`` (a run at its newest checkpoint) with the same config, count and TensorBoard run."""
     run_dir, cfg = saved.run_dir, saved.require_config()
+    check_device(cfg.train.device, str(saved.config_path))
     with run_folder.run_lock(run_dir), signals_as_interrupt() as signals:
         saved_run.check_unfinished(run_dir)  # another process may have finished it since it was located
         torch.set_num_threads(cfg.train.torch_threads)
@@ -139,6 +142,7 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
             seed=cfg.train.seed,
             algorithm=type(model).__name__,
             policy=type(model.policy).__name__,
+            device=str(model.device),
             collect_time_s=round(callbacks.phases.collect_s, 3),
             train_time_s=round(callbacks.phases.train_s, 3),
         )

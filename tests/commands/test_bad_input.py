@@ -395,7 +395,7 @@ ARGUMENT_CASES = [
     (
         "evaluate zero episodes",
         ["evaluate", "somewhere", "--episodes", "0"],
-        "--episodes 0: expected an integer >= 1",
+        "argument --episodes: got 0, expected an integer in [1, 1000000]",
     ),
     (
         "inspect without target",
