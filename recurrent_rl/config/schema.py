@@ -155,6 +155,19 @@ class AlgoConfig(_Section):
     use_sde: bool = False
     sde_sample_freq: int = Field(-1, ge=-1)
     target_kl: float | None = Field(None, gt=0)
+    sequence_length: int | None = Field(
+        None,
+        ge=1,
+        strict=True,
+        description="Training sequences are cut at episode starts and every sequence_length steps "
+        "(from 1 to n_steps); null: n_steps, sb3-contrib's sequences. Recurrent PPO, implementation fast.",
+    )
+    refresh_states: bool = Field(
+        False,
+        strict=True,
+        description="Before each epoch after the first, recompute the rollout's stored LSTM states with the "
+        "current weights (one LSTM pass over the rollout). Recurrent PPO, implementation fast.",
+    )
 
     @field_validator("learning_rate", "clip_range", "clip_range_vf")
     @classmethod
@@ -278,6 +291,8 @@ class Config(_Section):
                 raise ConstraintError(
                     "policy.features_dim", policy.features_dim, "null unless policy.type is a Cnn policy"
                 )
+        if recurrent:
+            _check_sequence_options(algo)
         if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
             raise ConstraintError(
                 "policy.shared_lstm",
@@ -290,6 +305,21 @@ class Config(_Section):
                 "train.stop_at", stop.model_dump(exclude_none=True), "needs train.eval_freq > 0"
             )
         return self
+
+
+def _check_sequence_options(algo: AlgoConfig) -> None:
+    """``algo.sequence_length`` within the rollout; sb3-contrib's RecurrentPPO has neither option."""
+    length, sb3 = algo.sequence_length, algo.implementation == "sb3"
+    if length is not None and length > algo.n_steps:
+        expected = f"null or an integer from 1 to algo.n_steps = {algo.n_steps}"
+        raise ConstraintError("algo.sequence_length", length, expected)
+    if sb3 and length not in (None, algo.n_steps):
+        fast = "implementation: fast has the option"
+        expected = f"null or algo.n_steps = {algo.n_steps} with algo.implementation: sb3 ({fast})"
+        raise ConstraintError("algo.sequence_length", length, expected)
+    if sb3 and algo.refresh_states:
+        expected = "false with algo.implementation: sb3 (implementation: fast has the option)"
+        raise ConstraintError("algo.refresh_states", True, expected)
 
 
 class ConstraintError(ValueError):
