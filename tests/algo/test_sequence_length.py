@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import torch as th
 
-from recurrent_rl.algo import fast_policy
 from recurrent_rl.algo.fast_buffer import TorchRollout
 from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
-from tests.helpers.fast_models import SMALL, cartpole_env
+from tests.helpers.fast_models import SMALL, cartpole_env, count_fallback_calls
 
 N_STEPS, N_ENVS, LENGTH = 32, 4, 8
 
@@ -107,14 +106,7 @@ def test_default_cuts_only_at_episode_and_env_starts(monkeypatch: pytest.MonkeyP
 
 def test_training_keeps_one_lstm_call_per_minibatch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Resets happen only where sequences start, so no minibatch needs sb3-contrib's per-step loop."""
-    calls = [0]
-    original = fast_policy.process_sequence_per_step
-
-    def counted(*args: Any) -> Any:
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
+    calls = count_fallback_calls(monkeypatch)
     kwargs: dict[str, Any] = dict(n_steps=N_STEPS, batch_size=50, n_epochs=3, seed=0, policy_kwargs=SMALL)
     model = FastRecurrentPPO(
         "MlpLstmPolicy", cartpole_env(N_ENVS), sequence_length=5, refresh_states=True, **kwargs

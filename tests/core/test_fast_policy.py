@@ -13,25 +13,25 @@ from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, Rec
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
-from recurrent_rl.algo import fast_policy
 from recurrent_rl.algo.fast_buffer import FastRecurrentDictRolloutBuffer, FastRecurrentRolloutBuffer
 from recurrent_rl.algo.fast_policy import FastCnnLstmPolicy, FastMlpLstmPolicy, FastMultiInputLstmPolicy
 from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
-from tests.helpers.fast_models import CASES, SMALL, TOL, cartpole_env, clone_as, make_pair, ppo_loss
+from tests.helpers.fast_models import (
+    CASES,
+    SMALL,
+    TOL,
+    cartpole_env,
+    clone_as,
+    count_fallback_calls,
+    make_pair,
+    ppo_loss,
+)
 
 
 @pytest.fixture
 def count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count calls of sb3-contrib's per-step ``_process_sequence`` made by the fast policy."""
-    calls = [0]
-    original = fast_policy.process_sequence_per_step
-
-    def counted(*args: Any) -> Any:
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
-    return calls
+    return count_fallback_calls(monkeypatch)
 
 
 @pytest.mark.parametrize("case", list(CASES))

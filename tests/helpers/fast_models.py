@@ -16,6 +16,7 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from recurrent_rl.algo import fast_policy
 from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
 
 TOL = 1e-5
@@ -175,3 +176,17 @@ def assert_same_training(plain: Any, fast: Any) -> None:
     for key in TRAIN_RECORDS:
         wanted = plain.logger.name_to_value[key]
         assert fast.logger.name_to_value[key] == pytest.approx(wanted, rel=1e-4, abs=1e-6), key
+
+
+def count_fallback_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count (in the list's one item) the calls of sb3-contrib's per-step ``_process_sequence`` that the
+    fast policy makes from now on (it needs them only for resets inside a sequence)."""
+    calls = [0]
+    original = fast_policy.process_sequence_per_step
+
+    def counted(*args: Any) -> Any:
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
+    return calls
