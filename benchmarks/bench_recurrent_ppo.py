@@ -7,13 +7,17 @@ and seed), one torch thread:
   32, batch 256, 20 epochs, LSTM 64 with a critic LSTM, VecNormalize), 100k steps, then 20 deterministic
   evaluation episodes; memoryless PPO (``configs/cartpole_novel_ppo.yaml``) is the practical ceiling.
 * ``pixel``: ``configs/pixel_memory_maze.yaml`` (small CNN, shared LSTM), 8192 steps, no evaluation.
+* ``tmaze_long``: ``configs/tmaze_long.yaml`` (T-maze corridor 100, n_steps 256, 8 envs, critic LSTM),
+  40960 steps, no evaluation: the suite with long rollouts, where ``algo.sequence_length`` matters.
 
 Variants: plain sb3-contrib (``algo.implementation: sb3``) on ``DummyVecEnv`` (what a plain sb3-contrib user
 runs), ours on ``DummyVecEnv`` (the algorithm's share), ours on the batched env (``env.vec_env: batched``,
-the default ``auto`` picks it), and PPO::
+the default ``auto`` picks it), PPO, and ours with each training option on (``seq``: ``algo.sequence_length``
+32, only in suites whose ``n_steps`` is at least 128; ``refresh``: ``algo.refresh_states: true``)::
 
-    python benchmarks/bench_recurrent_ppo.py [--suites cartpole,pixel] [--cartpole-steps 100000]
-        [--pixel-steps 8192] [--seed 0] [--out benchmarks/results/recurrent_ppo.md]
+    python benchmarks/bench_recurrent_ppo.py [--suites cartpole,pixel,tmaze_long] [--cartpole-steps 100000]
+        [--pixel-steps 8192] [--tmaze-long-steps 40960] [--variants plain,fast_dummy,fast,ppo,seq,refresh]
+        [--seed 0] [--out benchmarks/results/recurrent_ppo.md]
 
 For each: steps/s, wall seconds in total, in ``collect_rollouts`` (and of that, in the env's ``step``), in
 ``train``, process CPU seconds (steadier than wall time when other jobs share the machine) and the ratios.
@@ -46,18 +50,29 @@ from recurrent_rl.config.loader import load_config  # noqa: E402
 from recurrent_rl.vecenv.build import build_vec_env  # noqa: E402
 from recurrent_rl.vecenv.normalization import sync_normalization  # noqa: E402
 
-PLAIN, FAST_DUMMY, FAST, PPO = "plain", "fast_dummy", "fast", "ppo"
+PLAIN, FAST_DUMMY, FAST, PPO, SEQ, REFRESH = "plain", "fast_dummy", "fast", "ppo", "seq", "refresh"
+SEQUENCE_LENGTH = 32  # the seq variant's algo.sequence_length (run where n_steps >= MIN_STEPS_FOR_SEQ)
+MIN_STEPS_FOR_SEQ = 128
 # key -> (label, overrides)
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     PLAIN: ("sb3-contrib RecurrentPPO, DummyVecEnv", ["algo.implementation=sb3", "env.vec_env=dummy"]),
     FAST_DUMMY: ("FastRecurrentPPO, DummyVecEnv", ["env.vec_env=dummy"]),
     FAST: ("FastRecurrentPPO, batched env (ours)", ["env.vec_env=batched"]),
     PPO: ("PPO (memoryless), batched env", ["env.vec_env=batched"]),
+    SEQ: (
+        f"FastRecurrentPPO, sequence_length {SEQUENCE_LENGTH}, batched env",
+        ["env.vec_env=batched", f"algo.sequence_length={SEQUENCE_LENGTH}"],
+    ),
+    REFRESH: (
+        "FastRecurrentPPO, refresh_states, batched env",
+        ["env.vec_env=batched", "algo.refresh_states=true"],
+    ),
 }
 # suite -> (config, PPO config or None, eval episodes)
 SUITES: dict[str, tuple[str, str | None, int]] = {
     "cartpole": ("configs/cartpole_novel.yaml", "configs/cartpole_novel_ppo.yaml", 20),
     "pixel": ("configs/pixel_memory_maze.yaml", None, 0),
+    "tmaze_long": ("configs/tmaze_long.yaml", None, 0),
 }
 
 
@@ -97,9 +112,12 @@ def innermost(venv: VecEnv) -> VecEnv:
     return venv
 
 
-def run(config: str, variant: str, timesteps: int, seed: int, episodes: int) -> Result:
+def run(config: str, variant: str, timesteps: int, seed: int, episodes: int) -> Result | None:
+    """One variant on one config (None: the variant does not apply to it)."""
     label, overrides = VARIANTS[variant]
     cfg = load_config(ROOT / config, [*overrides, f"train.seed={seed}"]).config
+    if variant == SEQ and cfg.algo.n_steps < MIN_STEPS_FOR_SEQ:
+        return None
     env = build_vec_env(cfg.env, cfg.algo, n_envs=cfg.env.n_envs, seed=seed, training=True)
     model: BaseAlgorithm = build_model(cfg, env)
     seconds = {"collect": 0.0, "train": 0.0, "env": 0.0}
@@ -179,12 +197,20 @@ def ratios(results: dict[str, Result]) -> list[str]:
             f"- memoryless PPO / ours: ours takes **{ppo.fps / ours.fps:.2f}x** the time of memoryless PPO "
             f"({ours.cpu_seconds / ppo.cpu_seconds:.2f}x in CPU time); train() {ours.train / ppo.train:.2f}x."
         )
+    for variant, option in ((SEQ, f"sequence_length {SEQUENCE_LENGTH}"), (REFRESH, "refresh_states")):
+        on = results.get(variant)
+        if ours and on:
+            lines.append(
+                f"- {option} / defaults (both ours, batched env): **{on.fps / ours.fps:.2f}x** steps/s "
+                f"({ours.cpu_seconds / on.cpu_seconds:.2f}x in CPU time); train() takes "
+                f"{on.train / ours.train:.2f}x the time."
+            )
     return lines
 
 
 def report(tables: dict[str, dict[str, Result]], args: argparse.Namespace, load_before: str) -> str:
     lines = [
-        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO (and batched envs) vs memoryless PPO",
+        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO (batched envs, training options) vs PPO",
         "",
         f"One process, seed {args.seed}, **torch.set_num_threads(1)**; torch {th.__version__}, "
         f"stable-baselines3 {stable_baselines3.__version__}, sb3-contrib {sb3_contrib.__version__}, "
@@ -217,10 +243,11 @@ def report(tables: dict[str, dict[str, Result]], args: argparse.Namespace, load_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--suites", default="cartpole,pixel", help="comma-separated: cartpole, pixel")
-    parser.add_argument("--variants", default="plain,fast_dummy,fast,ppo", help="comma-separated subset")
+    parser.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated: {', '.join(SUITES)}")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--cartpole-steps", type=int, default=100_000)
     parser.add_argument("--pixel-steps", type=int, default=8192)
+    parser.add_argument("--tmaze-long-steps", type=int, default=40_960)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recurrent_ppo.md"))
     args = parser.parse_args()
@@ -230,13 +257,15 @@ def main() -> None:
     tables: dict[str, dict[str, Result]] = {}
     for suite in args.suites.split(","):
         config, ppo_config, episodes = SUITES[suite]
-        steps = args.cartpole_steps if suite == "cartpole" else args.pixel_steps
+        steps = getattr(args, f"{suite}_steps")
         tables[suite] = {}
         for variant in args.variants.split(","):
             if variant == PPO and ppo_config is None:
                 continue
             source = ppo_config if variant == PPO and ppo_config else config
-            tables[suite][variant] = run(source, variant, steps, args.seed, episodes)
+            result = run(source, variant, steps, args.seed, episodes)
+            if result is not None:
+                tables[suite][variant] = result
     table = report(tables, args, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)

@@ -82,9 +82,9 @@ def _schedule(value: float | LinearSchedule | None) -> Any:
 
 
 def algorithm_kwargs(cfg: Config) -> dict[str, Any]:
-    """Hyperparameters named exactly as the SB3 constructor arguments."""
+    """Hyperparameters named exactly as the SB3 constructor arguments (FastRecurrentPPO's two more)."""
     algo = cfg.algo
-    return {
+    kwargs = {
         "learning_rate": _schedule(algo.learning_rate),
         "n_steps": algo.n_steps,
         "batch_size": algo.batch_size,
@@ -101,6 +101,9 @@ def algorithm_kwargs(cfg: Config) -> dict[str, Any]:
         "sde_sample_freq": algo.sde_sample_freq,
         "target_kl": algo.target_kl,
     }
+    if algo.name == "recurrent_ppo" and algo.implementation == "fast":  # FastRecurrentPPO
+        kwargs.update(sequence_length=algo.sequence_length, refresh_states=algo.refresh_states)
+    return kwargs
 
 
 def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Space) -> None:

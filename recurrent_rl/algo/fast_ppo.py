@@ -6,11 +6,15 @@ the minibatch padding are replaced (see :mod:`recurrent_rl.algo.fast_policy` and
 padding rows (masked means become plain means over the real transitions), keeping its logged statistics
 as tensors until the end of ``train`` instead of a host sync per value per minibatch. Models saved by it
 load with plain ``RecurrentPPO.load``.
+
+Two training options sb3-contrib does not have, both off by default (then training is sb3-contrib's):
+``sequence_length`` (truncated backpropagation through time shorter than ``n_steps``) and
+``refresh_states`` (training sequences start from LSTM states recomputed with the current weights).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -36,6 +40,7 @@ from recurrent_rl.algo.fast_policy import (
     FastMultiInputLstmPolicy,
     FastRecurrentActorCriticPolicy,
 )
+from recurrent_rl.algo.state_refresh import refresh_lstm_states
 
 # sb3-contrib policy class -> ours (MlpLstmPolicy is RecurrentActorCriticPolicy itself).
 FAST_POLICIES: dict[type[BasePolicy], type[BasePolicy]] = {
@@ -49,7 +54,17 @@ class FastRecurrentPPO(RecurrentPPO):
     """RecurrentPPO using :mod:`recurrent_rl.algo.fast_policy` policies and the one-gather rollout buffer.
 
     Same constructor, hyperparameters and training maths as :class:`sb3_contrib.RecurrentPPO`. Loading a
-    model saved by plain RecurrentPPO gives it our policy (same parameters) and buffer.
+    model saved by plain RecurrentPPO gives it our policy (same parameters) and buffer. Two keyword
+    arguments follow sb3-contrib's; they are saved with the model and restored by ``load``:
+
+    :param sequence_length: also cut training sequences every ``sequence_length`` steps of each env's part
+        of the rollout (they are always cut at episode starts and minibatch boundaries); a sequence that
+        starts inside an episode begins from the LSTM state stored at its first step. From 1 to ``n_steps``;
+        None (the default): ``n_steps``, sb3-contrib's sequences.
+    :param refresh_states: before each epoch after the first, recompute the stored LSTM states with the
+        current weights (:func:`~recurrent_rl.algo.state_refresh.refresh_lstm_states`: one LSTM pass over
+        the rollout, without gradient). Before the first epoch nothing has been updated, so the first epoch
+        (and all of ``n_epochs=1``) trains on the collected states exactly as without the option.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -58,7 +73,15 @@ class FastRecurrentPPO(RecurrentPPO):
         "MultiInputLstmPolicy": FastMultiInputLstmPolicy,
     }
 
+    def __init__(
+        self, *args: Any, sequence_length: int | None = None, refresh_states: bool = False, **kwargs: Any
+    ) -> None:
+        self.sequence_length = sequence_length
+        self.refresh_states = refresh_states
+        super().__init__(*args, **kwargs)
+
     def _setup_model(self) -> None:
+        check_sequence_options(self.sequence_length, self.refresh_states, self.n_steps)
         # A model saved by plain RecurrentPPO names sb3-contrib's policy class: use our equivalent.
         self.policy_class = FAST_POLICIES.get(self.policy_class, self.policy_class)
         super()._setup_model()
@@ -77,6 +100,7 @@ class FastRecurrentPPO(RecurrentPPO):
             gae_lambda=self.gae_lambda,
             n_envs=self.n_envs,
         )
+        self.rollout_buffer.sequence_length = self.sequence_length
 
     def train(self) -> None:
         """Mirrors sb3-contrib's ``RecurrentPPO.train`` (the one function allowed over 60 lines).
@@ -88,6 +112,10 @@ class FastRecurrentPPO(RecurrentPPO):
         if not isinstance(
             buffer, FastRecurrentRolloutBuffer | FastRecurrentDictRolloutBuffer
         ) or not isinstance(policy, FastRecurrentActorCriticPolicy):
+            if self.sequence_length is not None or self.refresh_states:
+                raise ValueError(
+                    "sequence_length and refresh_states need FastRecurrentPPO's policy and buffer"
+                )
             super().train()  # a custom buffer or policy: sb3-contrib's loop
             return
         policy.set_training_mode(True)
@@ -103,6 +131,8 @@ class FastRecurrentPPO(RecurrentPPO):
         buffer.compact = True
         try:
             for epoch in range(self.n_epochs):
+                if epoch > 0 and self.refresh_states:
+                    refresh_lstm_states(policy, buffer)  # the first epoch trains on the collected states
                 approx_kl_divs: list[th.Tensor] = []
                 for batch in buffer.get(self.batch_size):
                     assert isinstance(batch, CompactSamples)
@@ -171,3 +201,13 @@ class FastRecurrentPPO(RecurrentPPO):
         self.logger.record("train/clip_range", clip_range)
         if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
+
+
+def check_sequence_options(sequence_length: Any, refresh_states: Any, n_steps: int) -> None:
+    """``sequence_length`` is None or an integer from 1 to ``n_steps``; ``refresh_states`` a boolean."""
+    integer = isinstance(sequence_length, int | np.integer) and not isinstance(sequence_length, bool)
+    if sequence_length is not None and not (integer and 1 <= sequence_length <= n_steps):
+        expected = f"None or an integer from 1 to n_steps={n_steps}"
+        raise ValueError(f"sequence_length: expected {expected}, got {sequence_length!r}")
+    if not isinstance(refresh_states, bool | np.bool_):
+        raise ValueError(f"refresh_states: expected a boolean, got {refresh_states!r}")

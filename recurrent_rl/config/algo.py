@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from recurrent_rl.config.common import LinearSchedule, Schedule, Section
+from recurrent_rl.config.common import ConstraintError, LinearSchedule, Schedule, Section
 
 _SCHEDULE = "a number, or a linear schedule written as data: {linear: [start, end]}"
 
@@ -26,7 +26,8 @@ class AlgoConfig(Section):
     n_steps: int = Field(
         128,
         ge=1,
-        description="steps per env in each rollout; also the length of the sequences the LSTM is trained on",
+        description="steps per env in each rollout; also the length of the sequences the LSTM is trained on, "
+        "unless sequence_length is set",
     )
     batch_size: int = Field(
         128, ge=2, description="transitions per minibatch; at most n_steps * env.n_envs (checked at load)"
@@ -56,6 +57,19 @@ class AlgoConfig(Section):
         description="an update's epochs stop early once the approximate KL divergence exceeds 1.5 * "
         "target_kl; null: no limit",
     )
+    sequence_length: int | None = Field(
+        None,
+        ge=1,
+        strict=True,
+        description="recurrent_ppo, implementation fast: training sequences are cut at episode starts and "
+        "every sequence_length steps (an integer from 1 to n_steps); null: n_steps, sb3-contrib's sequences",
+    )
+    refresh_states: bool = Field(
+        False,
+        strict=True,
+        description="recurrent_ppo, implementation fast: before each epoch after the first, recompute the "
+        "rollout's stored LSTM states with the current weights (one LSTM pass over the rollout)",
+    )
 
     @field_validator("learning_rate", "clip_range", "clip_range_vf")
     @classmethod
@@ -65,3 +79,18 @@ class AlgoConfig(Section):
         if isinstance(value, LinearSchedule) and value.start <= 0:
             raise ValueError("the schedule must start > 0")
         return value
+
+
+def check_sequence_options(algo: AlgoConfig) -> None:
+    """``algo.sequence_length`` within the rollout; sb3-contrib's RecurrentPPO has neither option."""
+    length, sb3 = algo.sequence_length, algo.implementation == "sb3"
+    if length is not None and length > algo.n_steps:
+        expected = f"null or an integer from 1 to algo.n_steps = {algo.n_steps}"
+        raise ConstraintError("algo.sequence_length", length, expected)
+    if sb3 and length not in (None, algo.n_steps):
+        fast = "implementation: fast has the option"
+        expected = f"null or algo.n_steps = {algo.n_steps} with algo.implementation: sb3 ({fast})"
+        raise ConstraintError("algo.sequence_length", length, expected)
+    if sb3 and algo.refresh_states:
+        expected = "false with algo.implementation: sb3 (implementation: fast has the option)"
+        raise ConstraintError("algo.refresh_states", True, expected)

@@ -31,6 +31,7 @@ _EXPECTED = {
     "net_arch": "a list of layer sizes such as [64, 64], or {pi: [64], vf: [64]}",
     "stop_at": "a mapping with success_rate and/or mean_return",
     "frame_stack": "null or an integer >= 1",
+    "sequence_length": "null (n_steps) or an integer from 1 to algo.n_steps",
     "keep_checkpoints": "null (keep all) or an integer >= 1",
     "id": "a registered id, or module:EnvId such as my_envs:Blink-v0",
     "entry_point": "module:attr, such as my_envs:Blink (an env class or a function returning an env)",

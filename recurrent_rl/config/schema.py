@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from recurrent_rl.config.algo import AlgoConfig
+from recurrent_rl.config.algo import AlgoConfig, check_sequence_options
 from recurrent_rl.config.common import MODULE_PATTERN as _MODULE
 from recurrent_rl.config.common import NAME_PATTERN as _NAME
 from recurrent_rl.config.common import ConstraintError, LinearSchedule, Schedule
@@ -100,6 +100,8 @@ class Config(_Section):
                 raise ConstraintError(
                     "policy.features_dim", policy.features_dim, "null unless policy.type is a Cnn policy"
                 )
+        if recurrent:
+            check_sequence_options(algo)
         if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
             raise ConstraintError(
                 "policy.shared_lstm",

@@ -2,7 +2,8 @@
 
 ```yaml
 algo.learning_rate: {log_uniform: [1.0e-4, 3.0e-3]}
-algo.n_steps: {choice: [16, 32, 64, 128]}       # n_steps is also the LSTM's sequence length
+algo.n_steps: {choice: [16, 32, 64, 128]}       # the rollout length (and sequence length by default)
+algo.sequence_length: {choice: [null, 16, 32]}  # null: n_steps
 algo.gae_lambda: {uniform: [0.8, 1.0]}
 policy.n_lstm_layers: {int: [1, 2]}
 policy.critic: {choice: [separate, shared, none]}   # derived key, see DERIVED
@@ -11,7 +12,8 @@ policy.net_arch_width: {choice: [32, 64, 128]}      # derived key, see DERIVED
 
 Every error is one ``file:line:column: key: ...`` line (a :class:`UserError`), raised before anything runs.
 Sampling (:func:`sample`) turns a trial's values into ``--set`` overrides; combinations a config would
-reject (``algo.batch_size`` above ``n_steps * n_envs``) are clamped and said so.
+reject (``algo.batch_size`` above ``n_steps * n_envs``, ``algo.sequence_length`` above ``n_steps`` or with
+``algo.implementation: sb3``) are clamped and said so.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from recurrent_rl.config.loader import Key, _model_classes, check_unknown_keys, parse_yaml_file
 from recurrent_rl.config.schema import Config
 from recurrent_rl.errors import UserError
+from recurrent_rl.tuning.constraints import clamp
 
 DISTRIBUTIONS = ("log_uniform", "uniform", "int", "choice")
 CRITIC = {  # policy.critic -> (enable_critic_lstm, shared_lstm)
@@ -46,6 +49,8 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "algo.n_steps": {"choice": [16, 32, 64, 128, 256]},
     "algo.batch_size": {"choice": [64, 128, 256, 512]},
     "algo.n_epochs": {"choice": [4, 8, 10, 20]},
+    "algo.sequence_length": {"choice": [None, 8, 16, 32, 64]},
+    "algo.refresh_states": {"choice": [False, True]},
     "algo.gamma": {"choice": [0.9, 0.95, 0.98, 0.99, 0.995]},
     "algo.gae_lambda": {"choice": [0.8, 0.9, 0.95, 0.98, 1.0]},
     "algo.ent_coef": {"log_uniform": [1.0e-6, 0.03]},
@@ -236,20 +241,8 @@ def sample(trial: optuna.Trial, space: SearchSpace, base: Config) -> Sampled:
             sampled.values["policy.net_arch"] = _widened(base.policy.net_arch, int(value))
         else:
             sampled.values[key] = value
-    _clamp_batch_size(sampled, base)
+    sampled.constrained.extend(clamp(sampled.values, base))
     return sampled
-
-
-def _clamp_batch_size(sampled: Sampled, base: Config) -> None:
-    n_steps = int(sampled.values.get("algo.n_steps", base.algo.n_steps))
-    n_envs = int(sampled.values.get("env.n_envs", base.env.n_envs))
-    batch_size = int(sampled.values.get("algo.batch_size", base.algo.batch_size))
-    rollout = n_steps * n_envs
-    if batch_size > rollout >= 2:
-        sampled.values["algo.batch_size"] = rollout
-        sampled.constrained.append(
-            f"algo.batch_size {batch_size} -> {rollout} (at most n_steps * n_envs = {n_steps} * {n_envs})"
-        )
 
 
 def _widened(net_arch: list[int] | Mapping[Any, list[int]] | None, width: int) -> dict[str, list[int]]:

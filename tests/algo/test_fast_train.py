@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.logger import Logger
 
-from tests.algo.test_fast_policy import CASES, TOL, clone_as, make_pair, ppo_loss
+from tests.helpers.fast_models import (
+    CASES,
+    TOL,
+    assert_same_training,
+    clone_as,
+    make_pair,
+    ppo_loss,
+    train_once,
+)
 
 
 def compact_of(buffer: Any) -> list[Any]:
@@ -61,26 +68,6 @@ def test_train_step_matches_sb3(case: str) -> None:
     """One ``train()`` (epochs of minibatch updates) from the same weights, optimizer and rollout: our
     compact loop and sb3-contrib's padded one end at the same weights and log the same statistics."""
     plain, fast, rollout = make_pair(case)
-    for model, cls in ((plain, type(plain.rollout_buffer)), (fast, type(fast.rollout_buffer))):
-        model.rollout_buffer = clone_as(rollout, cls)
-        model.policy.optimizer = th.optim.Adam(model.policy.parameters(), lr=3e-4, eps=1e-5)
-        model.clip_range_vf = lambda _: 0.3  # the clipped value loss too
-        model._current_progress_remaining = 0.5
-        model.set_logger(Logger(folder=None, output_formats=[]))
-        np.random.seed(11)
-        model.train()
-    for (name, expected), actual in zip(
-        plain.policy.named_parameters(), fast.policy.parameters(), strict=True
-    ):
-        th.testing.assert_close(actual, expected, atol=TOL, rtol=TOL, msg=name)
-    for key in (
-        "train/policy_gradient_loss",
-        "train/value_loss",
-        "train/entropy_loss",
-        "train/clip_fraction",
-        "train/approx_kl",
-        "train/loss",
-    ):
-        assert fast.logger.name_to_value[key] == pytest.approx(
-            plain.logger.name_to_value[key], rel=1e-4, abs=1e-6
-        ), key
+    for model in (plain, fast):
+        train_once(model, rollout, n_epochs=2)
+    assert_same_training(plain, fast)

@@ -10,7 +10,7 @@ import pytest
 
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.errors import UserError
-from recurrent_rl.tuning.space import default_space, load_space, sample
+from recurrent_rl.tuning.space import Distribution, SearchSpace, default_space, load_space, sample
 from tests.helpers.cli import assert_one_error, run_cli
 from tests.helpers.tuning import write_tiny
 
@@ -84,7 +84,9 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
     loaded = load_config(CONFIGS / "cartpole_novel.yaml")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
     lstm_keys = {
-        "algo.n_steps",  # the LSTM's sequence length
+        "algo.n_steps",  # the rollout length (and sequence length by default)
+        "algo.sequence_length",
+        "algo.refresh_states",
         "policy.lstm_hidden_size",
         "policy.n_lstm_layers",
         "policy.forget_bias",
@@ -93,7 +95,7 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         "policy.net_arch",
         "policy.activation",
     }
-    critics, clamped = set(), 0
+    critics, clamped, lengths, refresh = set(), 0, set(), set()
     for _ in range(40):
         trial = study.ask()
         sampled = sample(trial, space, loaded.config)
@@ -102,9 +104,32 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         clamped += bool(sampled.constrained)
         config = load_config(CONFIGS / "cartpole_novel.yaml", sampled.overrides).config  # never rejected
         assert config.algo.batch_size <= config.algo.n_steps * config.env.n_envs
+        lengths.add(config.algo.sequence_length is None or config.algo.sequence_length < config.algo.n_steps)
+        refresh.add(config.algo.refresh_states)
         study.tell(trial, 0.0)
     assert critics == {(True, False), (False, True), (False, False)}
+    assert lengths == refresh == {True, False}  # both options sampled on and off
     assert clamped > 0  # batch sizes above the rollout were clamped, and said so
+
+
+def test_sequence_options_are_clamped_to_the_config() -> None:
+    """sequence_length at most n_steps; neither option with implementation: sb3 (which refuses them)."""
+    loaded = load_config(CONFIGS / "cartpole_novel.yaml")  # n_steps 32
+    space = SearchSpace(
+        {
+            "algo.sequence_length": Distribution.model_validate({"choice": [64]}),
+            "algo.refresh_states": Distribution.model_validate({"choice": [True]}),
+        }
+    )
+    study = optuna.create_study()
+    sampled = sample(study.ask(), space, loaded.config)
+    assert sampled.values == {"algo.sequence_length": 32, "algo.refresh_states": True}
+    assert sampled.constrained == ["algo.sequence_length 64 -> 32 (at most n_steps)"]
+    sb3 = load_config(CONFIGS / "cartpole_novel.yaml", ["algo.implementation=sb3"])
+    sampled = sample(study.ask(), space, sb3.config)
+    assert sampled.values == {"algo.sequence_length": None, "algo.refresh_states": False}
+    assert len(sampled.constrained) == 2
+    load_config(CONFIGS / "cartpole_novel.yaml", ["algo.implementation=sb3", *sampled.overrides])
 
 
 SHIPPED_SPACES = {
