@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from recurrent_rl.commands.options import add_retries_option, check_retries
 from recurrent_rl.errors import UserError
 
 NAME = "sweep"
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("runs"),
         help="the sweep folder is RUNS_DIR/sweeps/NAME (default: runs)",
     )
+    add_retries_option(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="print the runs and what would be done; start none"
     )
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         raise UserError("sweep: give a SWEEP.yaml file (see recurrent-rl sweep --help)")
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"sweep: --jobs {args.jobs}: expected an integer >= 1")
+    check_retries("sweep", args.retries)
     sweep = load_sweep(args.sweep)
     if args.dry_run:
         return runner.dry_run(sweep, args.runs_dir)
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             return RayExecutor(args.ray or None, args.jobs)
         return LocalExecutor(args.jobs or _cores())
 
-    return runner.run_sweep(sweep, args.runs_dir, make_executor)
+    return runner.run_sweep(sweep, args.runs_dir, make_executor, retries=args.retries)
 
 
 def _cores() -> int:

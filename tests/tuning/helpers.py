@@ -18,9 +18,13 @@ policy.critic: {choice: [separate, shared, none]}
 """
 
 
-def write_tiny(folder: Path, total_timesteps: int = 256, eval_freq: int = 64) -> Path:
+def write_tiny(
+    folder: Path, total_timesteps: int = 256, eval_freq: int = 64, checkpoint_freq: int = 0
+) -> Path:
     """``tiny.yaml`` (TMaze corridor 3, 2 envs) and ``space.yaml`` in ``folder``."""
-    config = tiny_config(total_timesteps=total_timesteps, eval_freq=eval_freq, checkpoint_freq=0)
+    config = tiny_config(
+        total_timesteps=total_timesteps, eval_freq=eval_freq, checkpoint_freq=checkpoint_freq
+    )
     (folder / "tiny.yaml").write_text(config)
     (folder / "space.yaml").write_text(SPACE)
     return folder / "tiny.yaml"
