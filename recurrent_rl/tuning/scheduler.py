@@ -190,39 +190,58 @@ class StudyScheduler:
 
     def _report(self) -> None:
         """Report each step every seed has reached (their mean) and stop the trial where the pruner says."""
-        for trial in self.active:
-            for run in [run for run in trial.runs if run.state == "running"]:
-                self._refresh(trial, run)
-            curves = [run.curve for run in trial.runs]
-            ended = [run.state == "ended" for run in trial.runs]
-            while not trial.stopping and trial.reported < max(len(curve) for curve in curves):
-                step = trial.reported + 1
-                value = step_mean(curves, ended, step)
-                if value is None:
-                    break
-                trial.trial.report(value, step)
-                trial.reported = step
-                if trial.trial.should_prune():
-                    timesteps = next(curve[step - 1][0] for curve in curves if len(curve) >= step)
-                    at = f"evaluation {step} ({timesteps} steps)"
-                    trial.pruned = f"pruned by the tuner at {at}: {value:.4g}"
-                    for run in trial.runs:
-                        if run.state == "running":
-                            request_stop(run.stop_file, trial.pruned)
+        for trial in list(self.active):
+            try:
+                self._report_trial(trial)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                self._taken(trial)
+
+    def _report_trial(self, trial: TrialRuns) -> None:
+        """Report the steps every seed of ``trial`` has reached; ask its runs to stop when it is pruned."""
+        for run in [run for run in trial.runs if run.state == "running"]:
+            self._refresh(trial, run)
+        curves = [run.curve for run in trial.runs]
+        ended = [run.state == "ended" for run in trial.runs]
+        while not trial.stopping and trial.reported < max(len(curve) for curve in curves):
+            step = trial.reported + 1
+            value = step_mean(curves, ended, step)
+            if value is None:
+                break
+            trial.trial.report(value, step)
+            trial.reported = step
+            if trial.trial.should_prune():
+                timesteps = next(curve[step - 1][0] for curve in curves if len(curve) >= step)
+                at = f"evaluation {step} ({timesteps} steps)"
+                trial.pruned = f"pruned by the tuner at {at}: {value:.4g}"
+                for run in trial.runs:
+                    if run.state == "running":
+                        request_stop(run.stop_file, trial.pruned)
 
     def _conclude(self) -> None:
         for trial in [t for t in self.active if t.ended()]:
             self.active.remove(trial)
             conclusion = conclude(trial, self.settings, self.base.config.train.total_timesteps)
-            for key, value in conclusion.attrs.items():
-                trial.trial.set_user_attr(key, value)
-            trial.trial.set_user_attr("retries", sum(run.retries for run in trial.runs))
-            self._tell(trial.trial, conclusion.state, conclusion.value)
+            try:
+                for key, value in conclusion.attrs.items():
+                    trial.trial.set_user_attr(key, value)
+                trial.trial.set_user_attr("retries", sum(run.retries for run in trial.runs))
+                self._tell(trial.trial, conclusion.state, conclusion.value)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                self._taken(trial)
+                continue
             rerun = conclusion.attrs.get("rerun")
             self.failures = self.failures + 1 if rerun == RERUN_FAILS else 0
             if rerun == RERUN_HELPS:  # interrupted or lost: its parameters are queued again, once
                 frozen = self.study._storage.get_trial(trial.trial._trial_id)
                 RetryFailedTrialCallback(max_retry=1)(self.study, frozen)
+
+    def _taken(self, trial: TrialRuns) -> None:
+        """Another command failed ``trial`` (this one sent no heartbeat for too long) and queued it again."""
+        self._cancel(trial)
+        if trial in self.active:
+            self.active.remove(trial)
+        self.heartbeats.remove(trial.trial._trial_id)
+        self._event(f"trial {trial.trial.number:04d} was failed by another command (no heartbeat from here)")
 
     def _tell(self, trial: optuna.Trial, state: TrialState, value: float | None = None) -> None:
         self.study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 RAY = Path(sys.executable).parent / "ray"
@@ -24,9 +24,9 @@ RAY = Path(sys.executable).parent / "ray"
 class Cluster:
     address: str
     env: dict[str, str]  # what a driver needs: RAY_AUTH_MODE=token and the token
-    head: subprocess.Popen[str]
-    worker: subprocess.Popen[str]
-    folders: list[Path] = field(default_factory=list)
+    head: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
+    worker_log: Path  # the worker's ``ray start`` output
 
 
 def why_not() -> str | None:
@@ -51,26 +51,25 @@ def _node_ports() -> list[str]:
     return [item for name in names for item in (f"--{name}-port", str(_free_port()))]
 
 
-def _start(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.Popen[str]:
-    """``ray start ARGS --block`` in its own session; returns once it says the node is up."""
-    process = subprocess.Popen(
-        [str(RAY), "start", *args, "--block", "--num-cpus", "1", "--disable-usage-stats", *_node_ports()],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline, said = time.monotonic() + timeout, []
-    assert process.stdout is not None
-    for line in process.stdout:  # --block keeps the command in the foreground after this line
-        said.append(line)
-        if "Ray runtime started" in line:
-            return process
-        if time.monotonic() > deadline:
-            break
-    stop(process)
-    raise RuntimeError("ray start did not start a node:\n" + "".join(said[-20:]))
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``ray start ARGS --block`` in its own session, its output in ``log`` (see :func:`wait_until_up`)."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [str(RAY), "start", *args, "--block", "--num-cpus", "1", "--disable-usage-stats", *_node_ports()],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_until_up(process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    """Until ``ray start`` says its node is up (it then stays in the foreground: ``--block``)."""
+    deadline = time.monotonic() + timeout
+    while "Ray runtime started" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"ray start did not start a node:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
 
 
 def descendants(pid: int) -> list[int]:
@@ -88,7 +87,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_node(process: subprocess.Popen[str]) -> list[int]:
+def kill_node(process: subprocess.Popen[bytes]) -> list[int]:
     """SIGKILL a node's processes (raylet, its workers, their trainings): a lost machine. Their pids."""
     killed = []
     for _ in range(2):  # a process may start while the first pass runs
@@ -100,7 +99,7 @@ def kill_node(process: subprocess.Popen[str]) -> list[int]:
     return killed
 
 
-def stop(process: subprocess.Popen[str]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop a node this test started: SIGTERM to its ``ray start``, which stops the node's processes;
     SIGKILL to any of them still there after 20 s."""
     pids = descendants(process.pid)
@@ -117,7 +116,8 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 @contextlib.contextmanager
 def ray_cluster() -> Iterator[Cluster]:
-    """A head and a worker node on loopback, each in its own temporary folder; stopped afterwards."""
+    """A head node (up when this yields) and a worker node (joining; see :func:`wait_until_up`) on loopback,
+    each in its own temporary folder; both stopped afterwards."""
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env.pop("RAY_ADDRESS", None)
     folders = [Path(tempfile.mkdtemp(prefix="rrl-ray-", dir="/tmp")) for _ in range(2)]  # short socket paths
@@ -133,13 +133,14 @@ def ray_cluster() -> Iterator[Cluster]:
     ]
     head_args += ["--include-dashboard", "false", "--dashboard-port", str(_free_port())]
     head_args += ["--ray-client-server-port", str(_free_port())]
-    head = _start(head_args, env)
+    head = _start(head_args, env, folders[0] / "start.log")
     try:
+        wait_until_up(head, folders[0] / "start.log")
         address = f"127.0.0.1:{port}"
         worker_args = ["--address", address, "--node-ip-address", "127.0.0.1", "--temp-dir", str(folders[1])]
-        worker = _start(worker_args, env)
+        worker = _start(worker_args, env, folders[1] / "start.log")
         try:
-            yield Cluster(address, env, head, worker, folders)
+            yield Cluster(address, env, head, worker, folders[1] / "start.log")
         finally:
             stop(worker)
     finally:

@@ -18,7 +18,7 @@ REASON = ray_helpers.why_not()
 BUDGET = 640
 
 
-def _training_on(node: subprocess.Popen[str], sweep_dir: Path) -> Path | None:
+def _training_on(node: subprocess.Popen[bytes], sweep_dir: Path) -> Path | None:
     """The run folder of a training running under ``node`` once it has a checkpoint."""
     for pid in ray_helpers.descendants(node.pid):
         try:
@@ -45,6 +45,8 @@ def test_a_sweep_survives_the_loss_of_a_node(tmp_path: Path) -> None:
                 "recurrent_rl",
                 "sweep",
                 "configs/sweeps/cluster.yaml",
+                "--jobs",
+                "2",
                 "--ray",
                 cluster.address,
             ],
@@ -55,7 +57,8 @@ def test_a_sweep_survives_the_loss_of_a_node(tmp_path: Path) -> None:
             text=True,
             start_new_session=True,
         )
-        try:
+        try:  # the sweep starts while the worker node joins: one run waits for its CPU
+            ray_helpers.wait_until_up(cluster.worker, cluster.worker_log)
             lost: list[Path] = []
 
             def checkpointed_on_the_worker_node() -> bool:

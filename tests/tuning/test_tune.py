@@ -23,7 +23,7 @@ from tests.tuning.helpers import finished, load, write_tiny
 
 def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:
     write_tiny(tmp_path)
-    args = ("tune", "tiny.yaml", "--space", "space.yaml", "--trials", "4", "--jobs", "2")
+    args = ("tune", "tiny.yaml", "--space", "space.yaml", "--trials", "2", "--jobs", "2")
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     study_dir = tmp_path / "runs" / "studies" / "tiny"
@@ -33,12 +33,12 @@ def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: P
 
     study = load(study_dir)
     numbers = [trial.number for trial in finished(study)]
-    assert sorted(numbers) == [0, 1, 2, 3] and len(study.get_trials()) == 4
+    assert sorted(numbers) == [0, 1] and len(study.get_trials()) == 2
     trials = sorted(study.get_trials(), key=lambda trial: trial.datetime_start)
     assert trials[1].datetime_start < trials[0].datetime_complete  # two trials ran side by side
     with (study_dir / "trials.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert sorted(int(row["number"]) for row in rows) == [0, 1, 2, 3]
+    assert sorted(int(row["number"]) for row in rows) == [0, 1]
     for trial in study.get_trials():
         (run_dir,) = map(Path, trial.user_attrs["run_dirs"])
         assert run_dir == study_dir.absolute() / f"trial_{trial.number:04d}"
@@ -51,7 +51,7 @@ def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: P
 
     best = (study_dir / "best.yaml").read_text()
     assert f"trial {study.best_trial.number}" in best.splitlines()[0]
-    assert "recurrent-rl tune tiny.yaml --space space.yaml --trials 4 --jobs 2" in best
+    assert "recurrent-rl tune tiny.yaml --space space.yaml --trials 2 --jobs 2" in best
     trained = run_cli("train", study_dir / "best.yaml", "--runs-dir", "again", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     run_dir = Path(trained.stdout.strip().splitlines()[-1])
@@ -64,10 +64,10 @@ def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: P
 
     rerun = run_cli(*args, cwd=tmp_path)  # the study is complete: nothing to do
     assert rerun.returncode == 0, rerun.stderr
-    assert "4 of 4 trials finished" in rerun.stderr
-    assert len(load(study_dir).get_trials()) == 4
+    assert "2 of 2 trials finished" in rerun.stderr
+    assert len(load(study_dir).get_trials()) == 2
 
-    changed = run_cli("tune", "tiny.yaml", "--trials", "5", cwd=tmp_path)  # the default space
+    changed = run_cli("tune", "tiny.yaml", "--trials", "3", cwd=tmp_path)  # the default space
     assert changed.returncode == 2, changed.stderr
     assert "space.algo.gamma: not set in the study, {choice: [0.9, 0.95, 0.98, 0.99, 0.995]} here" in (
         changed.stderr
@@ -143,3 +143,29 @@ def test_step_means_hold_the_last_value_of_a_seed_that_stopped_early() -> None:
     assert step_mean(curves, [False, False], 1) == pytest.approx(0.25)
     assert step_mean(curves, [False, False], 2) is None  # the second seed has not got there
     assert step_mean(curves, [False, True], 2) == pytest.approx(0.5)  # it stopped at its target: 0.0 holds
+
+
+def test_a_study_on_ray_trains_each_seed_as_a_task(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'ray[default]')")
+    write_tiny(tmp_path)
+    args = (
+        "tune",
+        "tiny.yaml",
+        "--space",
+        "space.yaml",
+        "--trials",
+        "1",
+        "--seeds",
+        "2",
+        "--ray",
+        "--jobs",
+        "2",
+    )
+    done = run_cli(*args, cwd=tmp_path)
+    if done.returncode == 2 and "cannot start or reach Ray" in done.stderr:
+        pytest.skip(f"a local Ray instance cannot start here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    (trial,) = load(tmp_path / "runs" / "studies" / "tiny").get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    for run_dir in trial.user_attrs["run_dirs"]:
+        assert json.loads((Path(run_dir) / "summary.json").read_text())["status"] == "completed"
