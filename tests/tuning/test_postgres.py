@@ -28,7 +28,7 @@ def test_two_machines_share_one_study_on_postgresql(tmp_path: Path) -> None:
             "--space",
             "space.yaml",
             "--trials",
-            "4",
+            "3",
             "--storage",
             url,
             "--study",
