@@ -10,6 +10,7 @@ again when it had none), on any live node, once no process holds its folder. A r
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,23 @@ from recurrent_rl.experiments import plan
 from recurrent_rl.experiments.executors import Ended, Executor, Job
 from recurrent_rl.experiments.plan import Run
 from recurrent_rl.experiments.progress import Counts, Progress, Running, current_timesteps
+from recurrent_rl.training.signals import deferred_interrupt
 
 POLL_SECONDS = 0.5
+
+
+def poll_until_done(step: Callable[[], bool], stop: Callable[[], None]) -> bool:
+    """Call ``step`` every :data:`POLL_SECONDS` until it returns False; on Ctrl-C or SIGTERM call ``stop``
+    and return True. A signal waits until ``step`` has returned: no job is left half started or reaped."""
+    try:
+        while True:
+            with deferred_interrupt():
+                if not step():
+                    return False
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        stop()
+        return True
 
 
 @dataclass
@@ -55,17 +71,15 @@ class Scheduler:
         done = len(order) - len(self.queue)
         self._event(f"{done} of {len(order)} runs already finished, {len(self.queue)} to run")
         try:
-            while self.queue or self.active:
-                self._reap()
-                self._fill()
-                self._show()
-                time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:
-            self._stop()
-            return True
+            return poll_until_done(self._step, self._stop)
         finally:
             self.progress.close()
-        return False
+
+    def _step(self) -> bool:
+        self._reap()
+        self._fill()
+        self._show()
+        return bool(self.queue or self.active)
 
     def _fill(self) -> None:
         for run in list(self.queue):
@@ -135,7 +149,8 @@ class Scheduler:
             self.executor.cancel(active.handle)
         while self.active:
             try:
-                self._reap()
+                with deferred_interrupt():
+                    self._reap()
                 time.sleep(POLL_SECONDS / 5)
             except KeyboardInterrupt:
                 for active in self.active:

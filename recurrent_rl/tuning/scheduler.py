@@ -22,6 +22,7 @@ from recurrent_rl.config.loader import LoadedConfig
 from recurrent_rl.experiments import plan
 from recurrent_rl.experiments.executors import Ended, Executor, Job
 from recurrent_rl.experiments.progress import Progress, Running, current_timesteps
+from recurrent_rl.experiments.scheduler import poll_until_done
 from recurrent_rl.experiments.stop_file import request_stop
 from recurrent_rl.training.signals import deferred_interrupt
 from recurrent_rl.tuning.asking import Asker, prepare
@@ -41,6 +42,7 @@ from recurrent_rl.tuning.trial import (
 )
 
 POLL_SECONDS = 0.5
+SHOW_SECONDS = 2.0  # how often the study is read for trials other commands ended
 MAX_FAILURES_IN_A_ROW = 3
 LOGS = "logs"  # <study folder>/logs/<run>.log: each training's output
 
@@ -66,26 +68,24 @@ class StudyScheduler:
         self.stopping = False
         self.failures = 0  # trials in a row that failed on their own
         self.shown = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+        self.looked = 0.0
 
     def run(self) -> bool:
         """Until this command has nothing more to do: True when interrupted."""
-        try:
-            while True:
-                with deferred_interrupt():  # a trial is never left half asked, started or told
-                    self._reap()
-                    self._report()
-                    self._conclude()
-                    if not (self._fill() or self.active):
-                        break
-                    self._show()
-                time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:
-            self._stop()
-            return True
+        try:  # a signal waits for the step: no trial is left half asked, started or told
+            return poll_until_done(self._step, self._stop)
         finally:
             self.heartbeats.close()
             self.progress.close()
-        return False
+
+    def _step(self) -> bool:
+        self._reap()
+        self._report()
+        self._conclude()
+        if not (self._fill() or self.active):
+            return False
+        self._show()
+        return True
 
     @property
     def gave_up(self) -> bool:
@@ -280,10 +280,12 @@ class StudyScheduler:
 
     def _show(self) -> None:
         """The live table; a line for each trial other commands ended since the last look."""
-        for trial in self.study.get_trials(deepcopy=False):
-            if trial.state.is_finished() and trial.number not in self.shown:
-                self.shown.add(trial.number)
-                self._event(describe(trial))
+        if time.monotonic() - self.looked > SHOW_SECONDS:
+            self.looked = time.monotonic()
+            for trial in self.study.get_trials(deepcopy=False):
+                if trial.state.is_finished() and trial.number not in self.shown:
+                    self.shown.add(trial.number)
+                    self._event(describe(trial))
         budget = self.base.config.train.total_timesteps
         running = [
             Running(run.run_dir.name, current_timesteps(run.run_dir), budget, run.retries)

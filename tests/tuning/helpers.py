@@ -9,6 +9,8 @@ import optuna
 from recurrent_rl.tuning.study import with_driver
 from tests.core.cli_helpers import tiny_config
 
+TUNE = ("tune", "tiny.yaml", "--space", "space.yaml")  # the tiny study, as write_tiny writes it
+
 SPACE = """\
 algo.learning_rate: {log_uniform: [1.0e-4, 3.0e-3]}
 algo.n_steps: {choice: [8, 16]}

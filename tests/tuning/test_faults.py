@@ -136,7 +136,7 @@ def test_a_trial_that_fails_on_its_own_says_why_and_that_a_rerun_would_not_help(
     assert "3 trials in a row failed on their own" in done.stderr
     assert "its worker stopped" not in done.stderr and "Traceback" not in done.stderr
     trials = load(tmp_path / "runs" / "studies" / "broken").get_trials()
-    assert [trial.state for trial in trials] == [State.FAIL] * 3
-    for trial in trials:
+    assert len(trials) >= 3 and {trial.state for trial in trials} == {State.FAIL}  # 3 at once, then those
+    for trial in trials:  # asked while they ran
         assert "the broken env failed on purpose" in trial.user_attrs["message"]
         assert "a rerun would fail the same way" in trial.user_attrs["rerun"]

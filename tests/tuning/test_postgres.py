@@ -10,7 +10,7 @@ import pytest
 
 from tests.core.cli_helpers import assert_one_error, run_cli, start_cli
 from tests.tuning import postgres
-from tests.tuning.helpers import finished, load, write_tiny
+from tests.tuning.helpers import TUNE, finished, load, write_tiny
 
 REASON = postgres.why_not()
 
@@ -22,18 +22,7 @@ def test_two_machines_share_one_study_on_postgresql(tmp_path: Path) -> None:
     write_tiny(machine_a)
     shutil.copytree(machine_a, machine_b)  # the same files at another path: another env.search_path
     with postgres.postgres_server() as url:
-        args = (
-            "tune",
-            "tiny.yaml",
-            "--space",
-            "space.yaml",
-            "--trials",
-            "3",
-            "--storage",
-            url,
-            "--study",
-            "shared",
-        )
+        args = (*TUNE, "--trials", "3", "--storage", url, "--study", "shared")
         commands = [
             start_cli(*args, "--runs-dir", str(folder / "runs"), cwd=folder)
             for folder in (machine_a, machine_b)

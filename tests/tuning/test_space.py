@@ -116,7 +116,9 @@ SHIPPED_SPACES = {
     "cartpole_novel.yaml": ["cartpole_novel.yaml", "cartpole_flicker.yaml"],
     "pendulum_novel.yaml": ["pendulum_novel.yaml"],
     "pendulum_novel_narrow.yaml": ["pendulum_novel.yaml"],
+    "pendulum_novel_seeds.yaml": ["pendulum_novel.yaml", "tuned/pendulum_novel.yaml"],
     "count_recall.yaml": ["count_recall.yaml"],
+    "count_recall_seeds.yaml": ["count_recall.yaml"],
 }
 
 

@@ -18,7 +18,7 @@ from recurrent_rl.tuning.runner import run_study
 from recurrent_rl.tuning.space import SearchSpace, default_space, load_space
 from recurrent_rl.tuning.study import TuneSettings, default_storage
 from tests.core.cli_helpers import run_cli
-from tests.tuning.helpers import finished, load, write_tiny
+from tests.tuning.helpers import TUNE, finished, load, write_tiny
 
 
 def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:
@@ -149,10 +149,7 @@ def test_a_study_on_ray_trains_each_seed_as_a_task(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'ray[default]')")
     write_tiny(tmp_path)
     args = (
-        "tune",
-        "tiny.yaml",
-        "--space",
-        "space.yaml",
+        *TUNE,
         "--trials",
         "1",
         "--seeds",
