@@ -25,6 +25,11 @@ from typing import Any
 from recurrent_rl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
 from recurrent_rl.experiments import launch
 
+TOKEN_HINT = (
+    "a cluster started by `ray start --head` (Ray 2.5x) wants RAY_AUTH_MODE=token and its token, from the "
+    "head's ~/.ray/auth_token, in RAY_AUTH_TOKEN or this machine's ~/.ray/auth_token"
+)
+
 
 @dataclass(frozen=True)
 class Job:
@@ -164,7 +169,8 @@ class RayExecutor(Executor):
             ray.init(address=address, **options)
         except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as error:
             problem = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise UserError(f"--ray {address or ''}: cannot start or reach Ray ({problem})") from None
+            hint = f"; {TOKEN_HINT}" if address else ""
+            raise UserError(f"--ray {address or ''}: cannot start or reach Ray ({problem}){hint}") from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = jobs or max(cpus, 1)
         self._task = ray.remote(num_cpus=1, max_retries=0)(run_job)
