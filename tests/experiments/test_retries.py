@@ -27,7 +27,7 @@ def _checkpointed(run_dir: Path) -> bool:
 
 
 def test_a_killed_training_is_resumed_in_the_same_sweep(tmp_path: Path) -> None:
-    write_configs(tmp_path, total_timesteps=640, checkpoint_freq=64)
+    write_configs(tmp_path, total_timesteps=384, checkpoint_freq=64)
     write_sweep(tmp_path, "killed", "name: killed\nconfigs: [../tiny.yaml]\nseeds: [0]\n")
     sweep_dir = tmp_path / "runs" / "sweeps" / "killed"
     process = start_cli("sweep", "configs/sweeps/killed.yaml", "--jobs", "1", cwd=tmp_path)
@@ -41,7 +41,7 @@ def test_a_killed_training_is_resumed_in_the_same_sweep(tmp_path: Path) -> None:
     assert entry["message"] == "finished after 1 retry (its job was lost)"
     assert run_folders(sweep_dir) == ["tiny/seed0"] and not (sweep_dir / ".discarded").exists()
     run_dir = sweep_dir / "tiny" / "seed0"
-    assert summary(run_dir)["total_timesteps"] == 640
+    assert summary(run_dir)["total_timesteps"] == 384
     assert "--resume" in (run_dir / "command.txt").read_text().splitlines()[-1]
 
 

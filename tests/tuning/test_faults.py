@@ -27,7 +27,7 @@ def _checkpointed(run_dir: Path) -> bool:
 
 
 def test_a_killed_training_resumes_in_the_same_command(tmp_path: Path) -> None:
-    write_tiny(tmp_path, total_timesteps=1024, eval_freq=128, checkpoint_freq=128)
+    write_tiny(tmp_path, total_timesteps=512, eval_freq=128, checkpoint_freq=128)
     study_dir = tmp_path / "runs" / "studies" / "tiny"
     parent = start_cli(*ARGS, cwd=tmp_path)
     wait_for(lambda: _checkpointed(study_dir / "trial_0000"), parent)
@@ -40,11 +40,11 @@ def test_a_killed_training_resumes_in_the_same_command(tmp_path: Path) -> None:
     commands = (study_dir / "trial_0000" / "command.txt").read_text().splitlines()
     assert len(commands) == 2 and "--resume" in commands[1]
     summary = json.loads((study_dir / "trial_0000" / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["total_timesteps"] == 1024
+    assert summary["status"] == "completed" and summary["total_timesteps"] == 512
 
 
 def test_sigkill_of_the_tune_command_fails_its_trial_and_a_rerun_retries_it(tmp_path: Path) -> None:
-    write_tiny(tmp_path, total_timesteps=1024, eval_freq=128, checkpoint_freq=128)
+    write_tiny(tmp_path, total_timesteps=512, eval_freq=128, checkpoint_freq=128)
     study_dir = tmp_path / "runs" / "studies" / "tiny"
     parent = start_cli(*ARGS, cwd=tmp_path)
     wait_for(lambda: (study_dir / "trial_0000" / "evaluations.json").is_file(), parent)
@@ -69,7 +69,7 @@ def test_sigkill_of_the_tune_command_fails_its_trial_and_a_rerun_retries_it(tmp_
 
 
 def test_ctrl_c_interrupts_the_trial_and_a_rerun_runs_its_parameters_again(tmp_path: Path) -> None:
-    write_tiny(tmp_path, total_timesteps=1024, eval_freq=128, checkpoint_freq=128)
+    write_tiny(tmp_path, total_timesteps=512, eval_freq=128, checkpoint_freq=128)
     study_dir = tmp_path / "runs" / "studies" / "tiny"
     parent = start_cli(*ARGS, cwd=tmp_path)
     wait_for(lambda: (study_dir / "trial_0000" / "evaluations.json").is_file(), parent)
@@ -129,14 +129,12 @@ def test_a_trial_that_fails_on_its_own_says_why_and_that_a_rerun_would_not_help(
         "train: {total_timesteps: 64, eval_freq: 32, n_eval_episodes: 2, checkpoint_freq: 0}\n"
     )
     (tmp_path / "space.yaml").write_text("algo.learning_rate: {log_uniform: [1.0e-4, 1.0e-3]}\n")
-    done = run_cli(
-        "tune", "broken.yaml", "--space", "space.yaml", "--trials", "3", "--jobs", "3", cwd=tmp_path
-    )
+    done = run_cli("tune", "broken.yaml", "--space", "space.yaml", "--trials", "1", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert "3 trials in a row failed on their own" in done.stderr
     assert "its worker stopped" not in done.stderr and "Traceback" not in done.stderr
     trials = load(tmp_path / "runs" / "studies" / "broken").get_trials()
-    assert len(trials) >= 3 and {trial.state for trial in trials} == {State.FAIL}  # 3 at once, then those
-    for trial in trials:  # asked while they ran
+    assert [trial.state for trial in trials] == [State.FAIL] * 3  # one after another: then it stops
+    for trial in trials:
         assert "the broken env failed on purpose" in trial.user_attrs["message"]
         assert "a rerun would fail the same way" in trial.user_attrs["rerun"]

@@ -18,7 +18,7 @@ from recurrent_rl.tuning.runner import run_study
 from recurrent_rl.tuning.space import SearchSpace, default_space, load_space
 from recurrent_rl.tuning.study import TuneSettings, default_storage
 from tests.core.cli_helpers import run_cli
-from tests.tuning.helpers import TUNE, finished, load, write_tiny
+from tests.tuning.helpers import finished, load, write_tiny
 
 
 def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:
@@ -145,24 +145,17 @@ def test_step_means_hold_the_last_value_of_a_seed_that_stopped_early() -> None:
     assert step_mean(curves, [False, True], 2) == pytest.approx(0.5)  # it stopped at its target: 0.0 holds
 
 
-def test_a_study_on_ray_trains_each_seed_as_a_task(tmp_path: Path) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'ray[default]')")
-    write_tiny(tmp_path)
-    args = (
-        *TUNE,
-        "--trials",
-        "1",
-        "--seeds",
-        "2",
-        "--ray",
-        "--jobs",
-        "2",
+def test_a_trial_whose_run_folder_exists_fails_with_that_reason(tmp_path: Path) -> None:
+    from recurrent_rl.tuning.asking import prepare
+
+    config = write_tiny(tmp_path)
+    study_dir = tmp_path / "runs" / "studies" / "tiny"
+    (study_dir / "trial_0000").mkdir(parents=True)  # left there by hand, or by another study
+    settings = TuneSettings(config, (), None, 1, "sqlite://", "tiny", study_dir)
+    loaded = load_config(config)
+    prepared = prepare(
+        optuna.create_study().ask(), settings, load_space(tmp_path / "space.yaml", loaded.data), loaded
     )
-    done = run_cli(*args, cwd=tmp_path)
-    if done.returncode == 2 and "cannot start or reach Ray" in done.stderr:
-        pytest.skip(f"a local Ray instance cannot start here: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
-    (trial,) = load(tmp_path / "runs" / "studies" / "tiny").get_trials()
-    assert trial.state == optuna.trial.TrialState.COMPLETE
-    for run_dir in trial.user_attrs["run_dirs"]:
-        assert json.loads((Path(run_dir) / "summary.json").read_text())["status"] == "completed"
+    assert not isinstance(prepared, str)
+    assert prepared.stopping and prepared.failed is not None
+    assert f"its run folder {study_dir / 'trial_0000'} exists already" in prepared.failed
