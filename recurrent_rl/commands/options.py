@@ -60,3 +60,19 @@ def run_name(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"got {text!r}, which {problem}; expected one folder name")
     return text
+
+
+RETRIES = 2
+MAX_RETRIES = 100
+
+
+def add_retries_option(parser: argparse.ArgumentParser) -> None:
+    """``--retries N``: resubmissions of a run whose job was lost (its process, Ray worker or node died)."""
+    parser.add_argument(
+        "--retries",
+        type=integer(0, MAX_RETRIES),
+        default=RETRIES,
+        metavar="N",
+        help="resubmit a run whose training was killed or whose Ray worker or node died, resuming its "
+        f"checkpoint, up to N times (default: {RETRIES})",
+    )

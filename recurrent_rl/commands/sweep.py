@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from recurrent_rl.commands.options import add_retries_option
 from recurrent_rl.errors import UserError
 
 NAME = "sweep"
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("runs"),
         help="the sweep folder is RUNS_DIR/sweeps/NAME (default: runs)",
     )
+    add_retries_option(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="print the runs and what would be done; start none"
     )
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             return RayExecutor(args.ray or None, args.jobs)
         return LocalExecutor(args.jobs or _cores())
 
-    return runner.run_sweep(sweep, args.runs_dir, make_executor)
+    return runner.run_sweep(sweep, args.runs_dir, make_executor, retries=args.retries)
 
 
 def _cores() -> int:

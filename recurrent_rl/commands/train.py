@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--run-name", type=run_name, help="name of the run folder (default: date-time-random)"
     )
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its checkpoint")
+    parser.add_argument("--stop-file", type=Path, help=argparse.SUPPRESS)  # the tuner's: see stop_file.py
 
 
 def config_overrides(args: argparse.Namespace) -> list[str]:
@@ -39,8 +40,10 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     from recurrent_rl.artifacts import saved_run
     from recurrent_rl.config.loader import load_config
+    from recurrent_rl.experiments.stop_file import StopFile
 
     command = shlex.join(["recurrent-rl", *argv])
+    after_eval = StopFile(args.stop_file) if args.stop_file is not None else None
     if args.resume is not None:
         extra = args.config is not None or args.overrides or args.seed is not None
         if extra or args.runs_dir or args.run_name:
@@ -49,14 +52,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         saved_run.check_files(saved, resume=True)  # before the heavy imports
         from recurrent_rl.training.train import resume
 
-        outcome = resume(saved, command)
+        outcome = resume(saved, command, after_eval=after_eval)
     else:
         if args.config is None:
             raise UserError("train: give a CONFIG file (or --resume RUN_DIR)")
         loaded = load_config(args.config, config_overrides(args))  # config errors answer before heavy imports
         from recurrent_rl.training.train import train
 
-        outcome = train(loaded, command, run_name=args.run_name)
+        outcome = train(loaded, command, run_name=args.run_name, after_eval=after_eval)
     print(outcome.run_dir)
     if outcome.status == "interrupted":
         print(f"recurrent-rl: {outcome.message}", file=sys.stderr)

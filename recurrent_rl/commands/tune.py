@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import re
 import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recurrent_rl.commands.options import add_set_option
+from recurrent_rl.commands.options import add_retries_option, add_set_option
 from recurrent_rl.errors import UserError
 
 if TYPE_CHECKING:
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 NAME = "tune"
 HELP = "search hyperparameters with Optuna (pruned, parallel, on shared storage)"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_SEEDS = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,12 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", type=Path, metavar="SPACE.yaml", help="search space (default: PPO + LSTM)")
     parser.add_argument("--trials", type=int, default=20, help="finished trials to reach (default: 20)")
     parser.add_argument(
-        "--jobs", type=int, help="worker processes (default: 1; with --ray: the cluster's CPUs)"
+        "--seeds",
+        type=int,
+        default=1,
+        help="trainings per trial (seeds train.seed, +1, ...); a trial's value is their mean (default: 1)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, help="trainings at once (default: 1; with --ray: the cluster's CPUs)"
     )
     parser.add_argument(
         "--storage", metavar="URL", help="database URL (default: sqlite:///<study folder>/study.db)"
     )
     parser.add_argument("--study", metavar="NAME", help="study name and folder (default: the config's name)")
+    parser.add_argument(
+        "--runs-dir",
+        help="the study folder is RUNS_DIR/studies/NAME (default: the config's logging.runs_dir)",
+    )
     parser.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
     parser.add_argument("--pruner", choices=("median", "halving", "none"), default="median")
     parser.add_argument(
@@ -54,20 +67,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const="",
         metavar="ADDRESS",
-        help="run the workers as Ray tasks on ray.init(ADDRESS)",
+        help="run each training as a Ray task on ray.init(ADDRESS) (no address: a local Ray instance)",
     )
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--command", dest="tune_command", help=argparse.SUPPRESS)
+    add_retries_option(parser)
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
+    from recurrent_rl.training.signals import signals_as_interrupt
+
+    with signals_as_interrupt():  # Ctrl-C and SIGTERM from the first moment: see tuning/scheduler.py
+        _check_numbers(args)
+        settings, loaded, space = _settings(args, argv)
+        return _run(args, settings, loaded, space)
+
+
+def _settings(args: argparse.Namespace, argv: list[str]) -> tuple[TuneSettings, LoadedConfig, SearchSpace]:
     from recurrent_rl.config.loader import load_config
     from recurrent_rl.tuning.space import check_space, default_space, load_space
     from recurrent_rl.tuning.study import TuneSettings, check_storage_url, default_storage, study_dir_of
 
-    _check_numbers(args)
-    loaded = load_config(args.config, args.overrides)
+    sets = [*args.overrides, *([f"logging.runs_dir={json.dumps(args.runs_dir)}"] if args.runs_dir else [])]
+    loaded = load_config(args.config, sets)
     cfg = loaded.config
     if cfg.train.eval_freq <= 0:
         raise UserError(f"{args.config}: train.eval_freq: tuning needs evaluations (train.eval_freq > 0)")
@@ -82,10 +102,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     study_dir = study_dir_of(Path(cfg.logging.runs_dir), name)
     storage = args.storage or default_storage(study_dir)
     check_storage_url(storage)
-    deadline = args.deadline if args.deadline else (time.time() + args.timeout if args.timeout else None)
     settings = TuneSettings(
         config=args.config.absolute(),
-        sets=tuple(args.overrides),
+        sets=tuple(sets),
         space=args.space.absolute() if args.space else None,
         trials=args.trials,
         storage=storage,
@@ -95,60 +114,38 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         pruner=args.pruner,
         objective=args.objective,
         metric=args.metric,
-        deadline=deadline,
-        command=args.tune_command or shlex.join(["recurrent-rl", *argv]),
+        deadline=time.time() + args.timeout if args.timeout else None,
+        command=shlex.join(["recurrent-rl", *argv]),
+        seeds=args.seeds,
+        retries=args.retries,
     )
-    if args.worker:
-        from recurrent_rl.tuning.worker import run_worker
-
-        return run_worker(settings, space)
-    return _run_parent(args, settings, loaded, space)
+    return settings, loaded, space
 
 
-def _run_parent(
-    args: argparse.Namespace, settings: TuneSettings, loaded: LoadedConfig, space: SearchSpace
-) -> int:
+def _run(args: argparse.Namespace, settings: TuneSettings, loaded: LoadedConfig, space: SearchSpace) -> int:
     from recurrent_rl.experiments.executors import Executor, LocalExecutor, RayExecutor
-    from recurrent_rl.tuning.objective import base_evaluations
+    from recurrent_rl.tuning.identity import study_identity
     from recurrent_rl.tuning.runner import check_writable, run_study
     from recurrent_rl.vecenv.build import check_env_config
 
     check_env_config(loaded.config.env)  # a bad env answers before anything is written
     check_writable(settings.study_dir)
-    identity = {
-        "config": loaded.resolved_yaml(),
-        "space": space.as_data(),
-        "objective": settings.objective,
-        "metric": settings.metric,
-    }
+    identity = study_identity(loaded, space, settings.objective, settings.metric, settings.seeds)
 
     def make_executor() -> Executor:
         if args.ray is not None:
             return RayExecutor(args.ray or None, args.jobs)
         return LocalExecutor(args.jobs or 1)
 
-    return run_study(settings, worker_args(settings), make_executor, identity, base_evaluations(loaded))
-
-
-def worker_args(settings: TuneSettings) -> list[str]:
-    """The ``recurrent-rl`` arguments of one worker of ``settings``."""
-    args = ["tune", str(settings.config)]
-    for item in settings.sets:
-        args += ["--set", item]
-    if settings.space is not None:
-        args += ["--space", str(settings.space)]
-    args += ["--trials", str(settings.trials), "--storage", settings.storage, "--study", settings.study]
-    args += ["--sampler", settings.sampler, "--pruner", settings.pruner]
-    args += ["--objective", settings.objective, "--metric", settings.metric]
-    if settings.deadline is not None:
-        args += ["--deadline", repr(settings.deadline)]
-    return [*args, "--command", settings.command, "--worker"]
+    return run_study(settings, make_executor, identity, loaded, space)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.trials < 1:
         raise UserError(f"tune: --trials {args.trials}: expected an integer >= 1")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise UserError(f"tune: --seeds {args.seeds}: expected an integer from 1 to {MAX_SEEDS}")
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"tune: --jobs {args.jobs}: expected an integer >= 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UserError(f"tune: --timeout {args.timeout}: expected a number of seconds > 0")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UserError(f"tune: --timeout {args.timeout}: expected a finite number of seconds > 0")

@@ -1,4 +1,4 @@
-"""What makes a training process safe to start from a sweep or a tuning worker.
+"""What makes a training process safe to start from a sweep or the tuner.
 
 Such a process is the ``recurrent-rl`` program itself (``python -m recurrent_rl train ...``), started with
 :data:`PARENT` in its environment; ``recurrent_rl/__main__.py`` then calls :func:`prepare_child` before the
@@ -35,7 +35,7 @@ def _die_with_parent() -> None:
 
 
 def started_by_sweep() -> bool:
-    """Whether this process was started by a sweep or tuning worker (see :func:`command`)."""
+    """Whether this process was started by a sweep or the tuner (see :func:`command`)."""
     return PARENT in os.environ
 
 

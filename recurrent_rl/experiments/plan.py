@@ -9,6 +9,7 @@ run another process is still training is waited for. Nothing is ever trained twi
 from __future__ import annotations
 
 import re
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 from recurrent_rl.artifacts import records, run_folder, saved_run
 from recurrent_rl.artifacts.atomic import atomic_write_json
-from recurrent_rl.errors import UserError
+from recurrent_rl.errors import EXIT_INTERRUPTED, UserError
 from recurrent_rl.experiments.sweep_file import Sweep, overrides, yaml_value
 
 INDEX = "index.json"
@@ -141,15 +142,43 @@ def run_status(run_dir: Path) -> tuple[str, str]:
     return summary.status, summary.message
 
 
-def write_index(sweep_dir: Path, runs: list[Run], states: dict[str, tuple[str, str]]) -> None:
-    """``index.json``: every run's config, grid point, seed, folder, status and message."""
+def outcome(run_dir: Path, log: Path, code: int, reason: str = "") -> tuple[str, str]:
+    """How a training process ended: its summary's status and message, else (killed, or refused to start)
+    what its exit status, its log's last ``recurrent-rl:`` line or ``reason`` say."""
+    status, message = run_status(run_dir)
+    if status in records.FINISHED:
+        return status, message
+    if status not in ("failed", "interrupted"):  # it ended without recording how
+        stopped = code in (EXIT_INTERRUPTED, -signal.SIGINT, -signal.SIGTERM)  # while starting, say
+        status, message = ("interrupted" if stopped else "failed"), ""
+    ended = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+    return status, message or last_message(log) or reason or ended
+
+
+def last_message(log: Path) -> str:
+    """The last ``recurrent-rl: ...`` line of a training's log."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    said = [line.removeprefix("recurrent-rl: ") for line in lines if line.startswith("recurrent-rl: ")]
+    return said[-1] if said else ""
+
+
+def write_index(
+    sweep_dir: Path,
+    runs: list[Run],
+    states: dict[str, tuple[str, str]],
+    retries: dict[str, int] | None = None,
+) -> None:
+    """``index.json``: every run's config, grid point, seed, folder, status, message and the times it was
+    resubmitted after its job was lost (by this command)."""
     entries = []
     for run in runs:
         status, message = states.get(run.folder, ("pending", ""))
-        entry = {"config": run.config, "config_file": str(run.config_path), "grid": run.point}
-        entries.append(
-            {**entry, "seed": run.seed, "folder": run.folder, "status": status, "message": message}
-        )
+        entry: dict[str, Any] = {"config": run.config, "config_file": str(run.config_path), "grid": run.point}
+        entry.update(seed=run.seed, folder=run.folder, status=status, message=message)
+        entries.append({**entry, "retries": (retries or {}).get(run.folder, 0)})
     atomic_write_json(sweep_dir / INDEX, {"sweep": sweep_dir.name, "runs": entries})
 
 

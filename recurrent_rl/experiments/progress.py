@@ -1,5 +1,5 @@
-"""The live display of a sweep on stderr: a table that updates in place on a terminal, one plain line
-per change of state otherwise (a log file, a CI job)."""
+"""The live display of a sweep or a study on stderr: a table that updates in place on a terminal, one plain
+line per change of state otherwise (a log file, a CI job)."""
 
 from __future__ import annotations
 
@@ -36,11 +36,13 @@ class Counts:
 
 @dataclass(frozen=True)
 class Running:
-    """A run being trained: its folder, timesteps so far (None before the first rollout) and budget."""
+    """A run being trained: its folder, timesteps so far (None before the first rollout), budget, and the
+    times it was resubmitted after its job was lost."""
 
     folder: str
     timesteps: int | None
     total: int
+    retries: int = 0
 
 
 def current_timesteps(run_dir: Path) -> int | None:
@@ -68,29 +70,33 @@ def current_timesteps(run_dir: Path) -> int | None:
 class Progress:
     """Shows the counts and the running runs' timesteps; :meth:`event` reports a change of state."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, name: str = "sweep") -> None:
         self.stream = stream or sys.stderr
+        self.name = name
         self.live: Live | None = None
         if self.stream.isatty():
             self.live = Live(console=Console(file=self.stream), refresh_per_second=2, transient=True)
             self.live.start()
 
-    def event(self, line: str, counts: Counts) -> None:
+    def event(self, line: str, counts: object) -> None:
+        """``line`` said once; ``counts`` (anything printable) is the state after it."""
         if self.live is not None:
             self.live.console.print(line, highlight=False, markup=False)
         else:
-            print(f"sweep: {line} [{counts}]", file=self.stream, flush=True)
+            print(f"{self.name}: {line} [{counts}]", file=self.stream, flush=True)
 
-    def update(self, counts: Counts, running: list[Running]) -> None:
+    def update(self, counts: object, running: list[Running]) -> None:
         if self.live is None:
             return
         table = Table(box=None, header_style="bold")
-        for column in ("run", "timesteps", "of"):
+        retried = any(item.retries for item in running)
+        for column in ("run", "timesteps", "of", *(("retries",) if retried else ())):
             table.add_column(column, justify="left" if column == "run" else "right")
         for item in running:
             done = "starting" if item.timesteps is None else f"{item.timesteps:,}"
-            table.add_row(item.folder, done, f"{item.total:,}")
-        self.live.update(Group(Text(f"sweep: {counts}"), table))
+            cells = [item.folder, done, f"{item.total:,}"]
+            table.add_row(*cells, *((str(item.retries),) if retried else ()))
+        self.live.update(Group(Text(f"{self.name}: {counts}"), table))
 
     def close(self) -> None:
         if self.live is not None:

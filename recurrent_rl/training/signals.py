@@ -1,4 +1,5 @@
-"""SIGINT (Ctrl-C) and SIGTERM as KeyboardInterrupt, recorded, so training can checkpoint and exit 130."""
+"""SIGINT (Ctrl-C) and SIGTERM as KeyboardInterrupt, recorded, so training can checkpoint and exit 130; and
+held back through a block that must not stop halfway."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ def signals_as_interrupt() -> Iterator[Signals]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Ctrl-C or SIGTERM within the block raise KeyboardInterrupt once the block has ended (main thread)."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+    if received:
+        raise KeyboardInterrupt

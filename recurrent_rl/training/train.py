@@ -75,8 +75,9 @@ def train(
             close_vec_env(env)
 
 
-def resume(saved: SavedRun, command: str) -> TrainOutcome:
-    """Continue ``saved`` (a run at its newest checkpoint) with the same config, count and TensorBoard run."""
+def resume(saved: SavedRun, command: str, after_eval: AfterEval | None = None) -> TrainOutcome:
+    """Continue ``saved`` (a run at its newest checkpoint) with the same config, count and TensorBoard run;
+    ``after_eval`` as in :func:`train`."""
     run_dir, cfg = saved.run_dir, saved.require_config()
     check_device(cfg.train.device, str(saved.config_path))
     with run_folder.run_lock(run_dir), signals_as_interrupt() as signals:
@@ -88,7 +89,8 @@ def resume(saved: SavedRun, command: str) -> TrainOutcome:
             previous = _previous(run_dir, restored.model.num_timesteps)
             atomic_append_text(run_dir / run_folder.COMMAND, command + "\n")
             config_yaml = saved.config_path.read_text(encoding="utf-8")
-            return _learn(Session(cfg, run_dir, config_yaml, signals), restored.model, previous)
+            session = Session(cfg, run_dir, config_yaml, signals, after_eval)
+            return _learn(session, restored.model, previous)
 
 
 def _previous(run_dir: Path, timesteps: int) -> Previous:

@@ -16,7 +16,7 @@ from recurrent_rl.artifacts.atomic import atomic_write_bytes, atomic_write_text
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.errors import UserError
 from recurrent_rl.tuning.objective import FINAL_WINDOW
-from recurrent_rl.tuning.study import TuneSettings
+from recurrent_rl.tuning.study import TuneSettings, without_password
 
 TRIALS_CSV = "trials.csv"
 BEST_YAML = "best.yaml"
@@ -56,6 +56,37 @@ def write_outputs(study: optuna.Study, settings: TuneSettings) -> list[str]:
     return notes
 
 
+def describe(trial: optuna.trial.FrozenTrial) -> str:
+    """``trial 0003 COMPLETE 0.85  (41 s)``, with each seed's value, and why it was pruned or failed."""
+    value = f"{trial.value:.4g}" if trial.value is not None else "-"
+    seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+    attrs = trial.user_attrs
+    seeds = seed_values(trial)
+    per_seed = f"  seeds: {', '.join(f'{val:.4g}' for _, val in seeds)}" if len(seeds) > 1 else ""
+    constrained = f"  constrained: {attrs['constrained']}" if attrs.get("constrained") else ""
+    why = ""
+    if trial.state != TrialState.COMPLETE:
+        why = attrs.get("rejected") or attrs.get("surplus") or attrs.get("message") or ""
+        if trial.state == TrialState.FAIL and not why:
+            why = "its tune command stopped sending heartbeats (killed, or its machine lost); queued again"
+        why = f"  {why}" + (f" ({attrs['rerun']})" if attrs.get("rerun") else "")
+    return (
+        f"trial {trial.number:04d} {trial.state.name:<8} {value:>8}  ({seconds:.0f} s)"
+        f"{per_seed}{constrained}{why}"
+    )
+
+
+def seed_values(trial: optuna.trial.FrozenTrial) -> list[tuple[int, float]]:
+    """(seed, value) of each of the trial's seeds, from its ``value_seed<k>`` attributes."""
+    prefix = "value_seed"
+    found = [
+        (int(key.removeprefix(prefix)), value)
+        for key, value in trial.user_attrs.items()
+        if key.startswith(prefix)
+    ]
+    return sorted(found)
+
+
 def objective_label(settings: TuneSettings) -> str:
     """What the study maximises, in words (the plots' axis and legend)."""
     metric = {"auto": "metric", "success_rate": "success rate", "mean_return": "mean return"}[settings.metric]
@@ -73,11 +104,14 @@ def best_yaml(trial: optuna.trial.FrozenTrial, settings: TuneSettings) -> str:
     header = [
         f"# Best trial of study {settings.study}: trial {trial.number}, objective {settings.objective} "
         f"({settings.metric}) = {trial.value:.6g}",
-        f"# storage: {_without_password(settings.storage)}",
+        f"# storage: {without_password(settings.storage)}",
         f"# found by: {settings.command}",
         f"# base config: {settings.config}",
         *(f"#   {line}" for line in _changes(overrides, settings.sets)),
     ]
+    seeds = seed_values(trial)
+    if len(seeds) > 1:
+        header.append("# the mean over seeds " + ", ".join(f"{seed} ({val:.6g})" for seed, val in seeds))
     if trial.user_attrs.get("constrained"):
         header.append(f"# constrained: {trial.user_attrs['constrained']}")
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
@@ -86,15 +120,6 @@ def best_yaml(trial: optuna.trial.FrozenTrial, settings: TuneSettings) -> str:
 
 def _changes(overrides: list[str], sets: tuple[str, ...]) -> list[str]:
     return [f"--set {item}" for item in (*sets, *overrides)]
-
-
-def _without_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
 
 
 def _plot(path: Path, draw: Any, title: str) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import optuna
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from recurrent_rl.config.loader import Key, _model_classes, check_unknown_keys, parse_yaml_file
 from recurrent_rl.config.schema import Config
@@ -35,6 +35,7 @@ from recurrent_rl.errors import UserError
 from recurrent_rl.tuning.constraints import clamp
 
 DISTRIBUTIONS = ("log_uniform", "uniform", "int", "choice")
+MAX_INT = 2**53  # Optuna stores parameters as floats: larger integers would come back changed
 CRITIC = {  # policy.critic -> (enable_critic_lstm, shared_lstm)
     "separate": (True, False),
     "shared": (False, True),
@@ -75,6 +76,20 @@ class Distribution(BaseModel):
     int_: tuple[int, int] | None = Field(None, alias="int")
     choice: list[Any] | None = None
 
+    @field_validator("log_uniform", "uniform", "int_", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        """[low, high] of finite numbers (no true/false), integers within what Optuna stores exactly."""
+        if not isinstance(value, list | tuple):
+            return value
+        if any(isinstance(item, bool) or not isinstance(item, int | float) for item in value):
+            raise ValueError(f"expected [low, high] of numbers, got {list(value)}")
+        if any(isinstance(item, float) and not math.isfinite(item) for item in value):
+            raise ValueError(f"expected finite numbers, got {list(value)}")
+        if any(isinstance(item, int) and abs(item) > MAX_INT for item in value):
+            raise ValueError(f"expected integers from -2**53 to 2**53, got {list(value)}")
+        return value
+
     @model_validator(mode="after")
     def _valid(self) -> Distribution:
         given = [
@@ -84,6 +99,8 @@ class Distribution(BaseModel):
             raise ValueError(f"give exactly one of {', '.join(DISTRIBUTIONS)}")
         if self.choice == []:
             raise ValueError("choice needs at least one value")
+        if any(isinstance(value, float) and not math.isfinite(value) for value in self.choice or []):
+            raise ValueError("expected finite numbers among the choices")
         low_high = self.log_uniform or self.uniform or self.int_
         if low_high is not None and not low_high[0] < low_high[1]:
             raise ValueError(f"expected [low, high] with low < high, got {list(low_high)}")

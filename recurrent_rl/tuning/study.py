@@ -1,14 +1,13 @@
 """The study: its settings, storage (SQLite by default, any database Optuna supports), sampler and pruner.
 
-Storage is an Optuna ``RDBStorage`` with a heartbeat: a worker writes one every
-:data:`HEARTBEAT_SECONDS` while it runs a trial, and a trial whose worker has been silent for
-:data:`GRACE_SECONDS` (killed, machine lost) is marked failed by the next worker that looks, and retried
+Storage is an Optuna ``RDBStorage`` with a heartbeat: the ``tune`` command writes one every
+:data:`HEARTBEAT_SECONDS` for each trial it runs, and a trial whose command has been silent for
+:data:`GRACE_SECONDS` (killed, machine lost) is marked failed by the next command that looks, and retried
 once with the same parameters.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import warnings
@@ -34,7 +33,7 @@ Metric = Literal["auto", "success_rate", "mean_return"]
 
 @dataclass(frozen=True)
 class TuneSettings:
-    """Everything a worker needs to run trials of one study (the command line, resolved)."""
+    """Everything the command needs to run trials of one study (the command line, resolved)."""
 
     config: Path
     sets: tuple[str, ...]
@@ -49,6 +48,8 @@ class TuneSettings:
     metric: Metric = "auto"
     deadline: float | None = None  # epoch seconds: no trial starts after it
     command: str = ""
+    seeds: int = 1  # trainings per trial: seeds train.seed, train.seed + 1, ...
+    retries: int = 2  # resubmissions of a training whose job was lost
 
 
 def default_storage(study_dir: Path) -> str:
@@ -69,6 +70,16 @@ def check_storage_url(url: str) -> None:
         ) from None
 
 
+def without_password(url: str) -> str:
+    """``url`` as it can be shown (a password replaced by ``***``)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
 def with_driver(url: str) -> str:
     """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3 by it, and the
     ``experiments`` extra installs psycopg2."""
@@ -85,6 +96,7 @@ def quiet_optuna() -> None:
     """No warnings about Optuna's experimental features (heartbeat, plots), no INFO lines on the console."""
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"optuna\..*|recurrent_rl\.tuning\..*")
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with")  # ask/tell
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -146,22 +158,13 @@ def make_pruner(name: str, n_evaluations: int) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def check_same_study(study: optuna.Study, identity: dict[str, Any]) -> None:
-    """Record what the study optimises on first use; refuse to mix another config, space or objective."""
-    stored = study.user_attrs
-    for key, value in identity.items():
-        if key not in stored:
-            study.set_user_attr(key, value)
-        elif stored[key] != value:
-            raise UserError(
-                f"--study {study.study_name}: this study was started with a different {key} "
-                f"({_short(stored[key])} against {_short(value)}); give a new --study NAME"
-            )
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "..."
+def study_exists(storage: RDBStorage, name: str) -> bool:
+    """Whether ``storage`` holds a study called ``name``."""
+    try:
+        storage.get_study_id_from_name(name)
+    except KeyError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

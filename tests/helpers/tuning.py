@@ -9,6 +9,8 @@ import optuna
 from recurrent_rl.tuning.study import with_driver
 from tests.helpers.cli import tiny_config
 
+TUNE = ("tune", "tiny.yaml", "--space", "space.yaml")  # the tiny study, as write_tiny writes it
+
 SPACE = """\
 algo.learning_rate: {log_uniform: [1.0e-4, 3.0e-3]}
 algo.n_steps: {choice: [8, 16]}
@@ -18,9 +20,13 @@ policy.critic: {choice: [separate, shared, none]}
 """
 
 
-def write_tiny(folder: Path, total_timesteps: int = 256, eval_freq: int = 64) -> Path:
+def write_tiny(
+    folder: Path, total_timesteps: int = 256, eval_freq: int = 64, checkpoint_freq: int = 0
+) -> Path:
     """``tiny.yaml`` (TMaze corridor 3, 2 envs) and ``space.yaml`` in ``folder``."""
-    config = tiny_config(total_timesteps=total_timesteps, eval_freq=eval_freq, checkpoint_freq=0)
+    config = tiny_config(
+        total_timesteps=total_timesteps, eval_freq=eval_freq, checkpoint_freq=checkpoint_freq
+    )
     (folder / "tiny.yaml").write_text(config)
     (folder / "space.yaml").write_text(SPACE)
     return folder / "tiny.yaml"

@@ -43,6 +43,11 @@ BAD_SPACES = [
         "duplicate key",
     ),
     ("algo.gamma: {uniform: [0.9, 0.99]\n", 2, "YAML syntax error"),
+    ("algo.learning_rate: {uniform: [0.0001, .inf]}\n", 1, "expected finite numbers"),
+    ("algo.learning_rate: {log_uniform: [1.0e-5, .nan]}\n", 1, "expected finite numbers"),
+    ("algo.n_epochs: {int: [1, 100000000000000000000]}\n", 1, "from -2**53 to 2**53"),
+    ("algo.n_epochs: {int: [true, 4]}\n", 1, "expected [low, high] of numbers"),
+    ("algo.learning_rate: {choice: [.nan, 0.001]}\n", 1, "finite numbers among the choices"),
     ("- algo.gamma\n", 1, "expected a mapping of dotted config keys"),
 ]
 
@@ -136,7 +141,9 @@ SHIPPED_SPACES = {
     "cartpole_novel.yaml": ["cartpole_novel.yaml", "cartpole_flicker.yaml"],
     "pendulum_novel.yaml": ["pendulum_novel.yaml"],
     "pendulum_novel_narrow.yaml": ["pendulum_novel.yaml"],
+    "pendulum_novel_seeds.yaml": ["pendulum_novel.yaml", "tuned/pendulum_novel.yaml"],
     "count_recall.yaml": ["count_recall.yaml"],
+    "count_recall_seeds.yaml": ["count_recall.yaml"],
 }
 
 
