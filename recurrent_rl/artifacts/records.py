@@ -64,6 +64,9 @@ class RunSummary(_Record):
     device: str | None = None  # the torch device the model trained on (train.device: auto picks one)
     collect_time_s: float | None = None  # seconds collecting rollouts (with the callbacks run meanwhile)
     train_time_s: float | None = None  # seconds updating the policy
+    # timesteps of the checkpoints this run was resumed from: from there on it drew fresh random numbers
+    # (seeded from seed + timesteps), so it is not the uninterrupted run of its seed
+    resumed_at: list[int] = []
 
 
 def best_of(history: list[EvalRecord]) -> EvalRecord | None:

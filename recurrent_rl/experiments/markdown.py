@@ -40,6 +40,18 @@ def as_markdown(report: Report, images: list[str]) -> str:
     if excluded:
         lines += ["", f"Not counted ({len(excluded)} runs did not finish):", ""]
         lines += [f"- `{run.run_dir}`: {run.status}" for _, run in excluded]
+    resumed = [run for g in report.groups for run in g.group.runs if run.resumed_at]
+    if resumed:
+        lines += [
+            "",
+            f"Resumed ({len(resumed)} runs continued from a checkpoint with fresh random streams, so "
+            "each differs from the uninterrupted run of its seed):",
+            "",
+        ]
+        lines += [
+            f"- `{run.run_dir}`: at {', '.join(f'{steps:,}' for steps in run.resumed_at)} timesteps"
+            for run in resumed
+        ]
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)} folders not read as runs):", ""]
         lines += [f"- `{skip.path}`: {skip.reason}" for skip in report.skipped]

@@ -132,6 +132,7 @@ def as_json(report: Report) -> dict[str, Any]:
                 "memoryless_bound": g.bound,
                 "runs": [str(run.run_dir) for run in g.group.runs],
                 "excluded": [{"run": str(run.run_dir), "status": run.status} for run in g.group.excluded],
+                "resumed": {str(run.run_dir): list(run.resumed_at) for run in g.group.runs if run.resumed_at},
             }
         )
     skipped = [{"folder": str(skip.path), "reason": skip.reason} for skip in report.skipped]

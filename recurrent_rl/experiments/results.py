@@ -55,6 +55,7 @@ class RunResult:
     final: EvalRecord | None
     cfg: Config
     flat: dict[str, Any]
+    resumed_at: tuple[int, ...] = ()  # checkpoints it continued from (fresh random streams from there)
 
     @property
     def usable(self) -> bool:
@@ -146,7 +147,8 @@ def _read(run_dir: Path, config: str | None, point: Point | None) -> RunResult:
     status = summary.status if summary is not None else "pending"
     flat = _flatten(cfg, cfg.model_dump(mode="json", by_alias=True))
     label = config or cfg.logging.experiment or run_dir.parent.name
-    return RunResult(run_dir, label, point, cfg.train.seed, status, history, final, cfg, flat)
+    resumed_at = tuple(summary.resumed_at) if summary is not None else ()
+    return RunResult(run_dir, label, point, cfg.train.seed, status, history, final, cfg, flat, resumed_at)
 
 
 def _flatten(model: BaseModel, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

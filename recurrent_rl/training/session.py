@@ -15,11 +15,13 @@ AfterEval = Callable[[EvalRecord], str | None]  # told each evaluation; a reason
 
 @dataclass(frozen=True)
 class Previous:
-    """What a resumed run keeps: evaluations up to the checkpoint, the best model's record, time spent."""
+    """What a resumed run keeps: evaluations up to the checkpoint, the best model's record, time spent,
+    and the timesteps of every checkpoint it was resumed from (this one last)."""
 
     history: list[EvalRecord]
     best: EvalRecord | None
     wall_time: float
+    resumed_at: list[int]
 
 
 @dataclass(frozen=True)

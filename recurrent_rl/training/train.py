@@ -101,7 +101,8 @@ def _previous(run_dir: Path, timesteps: int) -> Previous:
     best = records.best_of(history) if (run_dir / run_folder.BEST_MODEL).is_file() else None
     kept = [record for record in history if (record.timesteps or 0) <= timesteps]
     wall_time = summary.wall_time_s if summary is not None and summary.wall_time_s else 0.0
-    return Previous(kept, best, wall_time)
+    earlier = [steps for steps in summary.resumed_at if steps < timesteps] if summary is not None else []
+    return Previous(kept, best, wall_time, [*earlier, timesteps])
 
 
 def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None) -> TrainOutcome:
@@ -118,7 +119,10 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
     try:
         callbacks = TrainingCallbacks.build(session, eval_env, previous)
         wall_before = previous.wall_time if previous else 0.0
-        running = RunSummary(status="running", total_timesteps=start_timesteps, wall_time_s=wall_before)
+        resumed_at = previous.resumed_at if previous else []
+        running = RunSummary(
+            status="running", total_timesteps=start_timesteps, wall_time_s=wall_before, resumed_at=resumed_at
+        )
         records.write_summary(run_dir, running)
 
         progress_bar = cfg.train.progress_bar if cfg.train.progress_bar is not None else sys.stderr.isatty()
@@ -147,6 +151,7 @@ def _learn(session: Session, model: OnPolicyAlgorithm, previous: Previous | None
             device=str(model.device),
             collect_time_s=round(callbacks.phases.collect_s, 3),
             train_time_s=round(callbacks.phases.train_s, 3),
+            resumed_at=resumed_at,
         )
         records.write_summary(run_dir, summary)
         return TrainOutcome(run_dir=run_dir, status=status, message=message)

@@ -238,3 +238,18 @@ def test_report_command_json_and_files(
         err = capsys.readouterr().err
         assert err.count("recurrent-rl: error:") == 1 and fragment in err, err
         assert not (tmp_path / "bad").exists()
+
+
+def test_resumed_runs_are_named_with_their_checkpoints(tmp_path: Path, few_reps: None) -> None:
+    """A resumed run drew fresh random numbers from its checkpoint on: the report says which and where."""
+    folder = tmp_path / "lstm"
+    make_run(folder, "a", 0, [(1000, 0.5), (2000, 0.9)], final=0.9)
+    resumed = make_run(folder, "b", 1, [(1000, 0.5), (2000, 0.8)], final=0.8)
+    summary = records.read_summary(resumed)
+    assert summary is not None
+    records.write_summary(resumed, summary.model_copy(update={"resumed_at": [1024, 1536]}))
+    built = report.build([folder])
+    text = as_markdown(built, [])
+    assert "Resumed (1 runs" in text and f"`{resumed}`: at 1,024, 1,536 timesteps" in text
+    assert str(folder / "a") + "`: at" not in text
+    assert report.as_json(built)["groups"][0]["resumed"] == {str(resumed): [1024, 1536]}

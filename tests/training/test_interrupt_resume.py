@@ -108,11 +108,13 @@ def test_sigterm_then_resume_finishes_the_budget(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=120)
     _assert_interrupted(run, process.returncode, stderr)
     csv_rows = len((run / "tb" / "progress.csv").read_text().splitlines())
+    checkpoint_steps = _summary(run)["total_timesteps"]
 
     done = run_cli("train", "--resume", run, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     summary = _summary(run)
     assert summary["status"] == "completed"
+    assert summary["resumed_at"] == [checkpoint_steps]  # a resumed run says so (fresh random streams)
     assert summary["total_timesteps"] == math.ceil(budget / ROLLOUT) * ROLLOUT
     assert (run / "model.zip").is_file() and summary["final_eval"] is not None
     history = [entry["timesteps"] for entry in json.loads((run / "evaluations.json").read_text())]
