@@ -10,17 +10,20 @@ classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked a
 
 from __future__ import annotations
 
+import difflib
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
 FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
+WrapperName = Literal["mask_observation", "flicker", "observation_noise", "previous_action_reward"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MODULE = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"  # a dotted module (or attribute) name
+_IMPORT_PATH = re.compile(rf"^{_MODULE}:{_MODULE}$")
 
 
 class _Section(BaseModel):
@@ -52,10 +55,40 @@ Schedule = float | LinearSchedule
 
 
 class WrapperSpec(_Section):
-    """One POMDP wrapper from :data:`envs.wrappers.WRAPPERS` and its keyword arguments."""
+    """One wrapper of ``env.wrappers`` and its keyword arguments. ``where``: the item's ``file:line:column``
+    (set by the loader, for messages; not part of the config)."""
 
-    name: str
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(
+        description="one of ours (mask_observation, flicker, observation_noise, previous_action_reward) or "
+        "module:attr, a gymnasium.Wrapper class or a function of the env returning an env"
+    )
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments after the env")
+    _where: str = PrivateAttr("")
+
+    @field_validator("name")
+    @classmethod
+    def _known_or_import_path(cls, value: str) -> str:
+        names = get_args(WrapperName)
+        if value not in names and not _IMPORT_PATH.match(value):
+            close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"unknown wrapper {value!r}; {hint}expected one of {', '.join(names)}, or an import path "
+                "module:attr such as gymnasium.wrappers:FlattenObservation"
+            )
+        return value
+
+    @property
+    def module(self) -> str | None:
+        """The module of an import path (None for our wrappers)."""
+        return self.name.split(":", 1)[0] if ":" in self.name else None
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    def set_where(self, where: str) -> None:
+        self._where = where
 
 
 class NormalizeConfig(_Section):
