@@ -221,10 +221,11 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
     """Append the previous action and the previous reward to the observation.
 
     A 1-D Box observation is kept as it is; a Discrete, MultiDiscrete or MultiBinary one is first encoded
-    as Stable-Baselines3 preprocesses it (one-hot, concatenated one-hots, bits). The action is one-hot encoded for ``Discrete`` (``n`` entries) and ``MultiDiscrete`` (concatenated
-    one-hots) spaces and appended raw (flattened, clipped to its bounds) for ``Box`` and ``MultiBinary``
-    ones; the reward is one trailing entry. Both are zeros in the observation returned by ``reset``.
-    Observation dtype: float32 (float64 if the wrapped observation is float64).
+    as Stable-Baselines3 preprocesses it (one-hot, concatenated one-hots, bits). The action is one-hot
+    encoded for ``Discrete`` (``n`` entries) and ``MultiDiscrete`` (concatenated one-hots) spaces and
+    appended raw (flattened, clipped to its bounds) for ``Box`` and ``MultiBinary`` ones; the reward is one
+    trailing entry. Both are zeros in the observation returned by ``reset``. Observation dtype: float32
+    (float64 if the wrapped observation is a float64 Box).
 
     Args:
         env: environment with a 1-D Box, Discrete, MultiDiscrete or MultiBinary observation space
@@ -247,8 +248,8 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
         self.reward_bound = (
             None if reward_bound is None else check_float("reward_bound", reward_bound, 0.0, low_open=True)
         )
-        r_high = np.inf if self.reward_bound is None else self.reward_bound
-        r_low, r_high = ([-r_high], [r_high]) if reward else ([], [])
+        bound = np.inf if self.reward_bound is None else self.reward_bound
+        r_low, r_high = ([-bound], [bound]) if reward else ([], [])
 
         action_space = env.action_space
         if isinstance(action_space, spaces.Discrete):

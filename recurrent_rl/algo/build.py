@@ -177,7 +177,11 @@ def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
     lr = cfg.algo.learning_rate
     start = lr.start if isinstance(lr, LinearSchedule) else lr
     policy = policy_cls(
-        observation_space, action_space, lambda _: start, use_sde=cfg.algo.use_sde, **policy_kwargs(cfg, observation_space)
+        observation_space,
+        action_space,
+        lambda _: start,
+        use_sde=cfg.algo.use_sde,
+        **policy_kwargs(cfg, observation_space),
     )
     device = "cpu" if cfg.train.device == "auto" else cfg.train.device
     return policy.to(device)

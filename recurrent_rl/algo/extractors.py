@@ -92,7 +92,9 @@ class IntFlattenExtractor(FlattenExtractor):
 class IntCombinedExtractor(CombinedExtractor):
     """SB3's ``CombinedExtractor`` (Dict observations) with a Python ``int`` as ``features_dim``."""
 
-    def __init__(self, observation_space: spaces.Dict, cnn_output_dim: int = 256, normalized_image: bool = False):
+    def __init__(
+        self, observation_space: spaces.Dict, cnn_output_dim: int = 256, normalized_image: bool = False
+    ) -> None:
         super().__init__(observation_space, cnn_output_dim, normalized_image)
         self._features_dim = int(self._features_dim)
 

@@ -71,7 +71,7 @@ def check_environment(cfg: Config, steps: int, seed: int = 0) -> EnvReport:
     found: list[str] = []
     env = make_env(cfg.env)
     try:
-        built = env.env  # the env as the config builds it (factory, wrappers), inside training's Monitor
+        built = env.env  # type: ignore[attr-defined]  # the env as the config builds it (factory, wrappers), inside training's Monitor
         _run_check(cfg, SB3_CHECKER, partial(sb3_check_env, warn=True), built, found)
         for check in GYMNASIUM_CHECKS:
             _run_check(cfg, f"{GYMNASIUM_CHECKER} ({check.name})", check.run, built, found, check.fatal)
@@ -165,9 +165,9 @@ def _run_check(
                 except Exception as core_error:
                     text = _failure(core_error)
         raise UserError(f"check-env: {cfg.env.name}: {name}: {text}") from None
-    fatal = [warning for warning in found[before:] if _FATAL.search(warning)]
-    if fatal:
-        raise UserError(f"check-env: {cfg.env.name}: {fatal[0]}")
+    broken = [warning for warning in found[before:] if _FATAL.search(warning)]
+    if broken:
+        raise UserError(f"check-env: {cfg.env.name}: {broken[0]}")
 
 
 def _failure(error: Exception) -> str:

@@ -22,7 +22,7 @@ class Check:
     """One of Gymnasium's checks; ``fatal``: training cannot work when it fails."""
 
     name: str
-    run: Callable[[gym.Env], None]
+    run: Callable[[gym.Env], object]
     fatal: bool
 
 
