@@ -5,7 +5,8 @@ Keys of ``algo`` are named exactly as the Stable-Baselines3 constructor argument
 messages live in :mod:`recurrent_rl.config.loader`.
 
 Names that select a class (activation, features extractor) are stated once, as the Literals below; the
-classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
+classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals
+(the wrapper names' classes in :mod:`envs.wrappers`, checked by the tests).
 """
 
 from __future__ import annotations
