@@ -54,8 +54,9 @@ def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
     return FastRecurrentPPO
 
 
-def policy_kwargs(cfg: Config, observation_space: gym.Space) -> dict[str, Any]:
-    """The ``policy_kwargs`` for the SB3 constructor, for observations of ``observation_space``."""
+def policy_kwargs(cfg: Config, observation_space: gym.Space | None = None) -> dict[str, Any]:
+    """The ``policy_kwargs`` for the SB3 constructor (for observations of ``observation_space``: a
+    MultiDiscrete one gets an extractor with an ``int`` LSTM input size)."""
     policy = cfg.policy
     kwargs: dict[str, Any] = {
         "activation_fn": ACTIVATIONS[policy.activation],
@@ -68,7 +69,7 @@ def policy_kwargs(cfg: Config, observation_space: gym.Space) -> dict[str, Any]:
         if policy.features_dim is not None:
             kwargs["features_extractor_kwargs"] = {"features_dim": policy.features_dim}
     if cfg.algo.name == "recurrent_ppo":
-        if not policy.type.startswith("Cnn"):
+        if observation_space is not None and not policy.type.startswith("Cnn"):
             kwargs.update(integer_features_kwargs(observation_space))
         kwargs.update(
             lstm_hidden_size=policy.lstm_hidden_size,
