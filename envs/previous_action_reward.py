@@ -8,37 +8,44 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs._encoding import encode, flat_box
 from envs._validation import check_float
-from envs.observation_wrappers import Array, require_box
+from envs.observation_wrappers import Array
 
 
 class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.RecordConstructorArgs):
-    """Append the previous action and the previous reward to a 1-D Box observation.
+    """Append the previous action and the previous reward to the observation.
 
-    The action is one-hot encoded for ``Discrete`` (``n`` entries) and ``MultiDiscrete`` (concatenated
-    one-hots) spaces and appended raw (flattened, clipped to its bounds) for ``Box`` and ``MultiBinary``
-    ones; the reward is one trailing entry. Both are zeros in the observation returned by ``reset``.
-    Observation dtype: float32 (float64 if the wrapped observation is float64).
+    A 1-D Box observation is kept as it is; a Discrete, MultiDiscrete or MultiBinary one is first encoded
+    as Stable-Baselines3 preprocesses it (one-hot, concatenated one-hots, bits). The action is one-hot
+    encoded for ``Discrete`` (``n`` entries) and ``MultiDiscrete`` (concatenated one-hots) spaces and
+    appended raw (flattened, clipped to its bounds) for ``Box`` and ``MultiBinary`` ones; the reward is one
+    trailing entry. Both are zeros in the observation returned by ``reset``. Observation dtype: float32
+    (float64 if the wrapped observation is a float64 Box).
 
     Args:
-        env: environment with a 1-D Box observation space (flatten images etc. first).
+        env: environment with a 1-D Box, Discrete, MultiDiscrete or MultiBinary observation space
+            (flatten images etc. first).
         reward_bound: if given (> 0), the appended reward is clipped to ``[-reward_bound, reward_bound]``
             and the space gets those finite bounds; ``None`` (default) leaves it unbounded.
+        reward: False appends the previous action only (as POPGym's baselines do): where the reward tells
+            whether the last answer was right, it can stand in for memory.
     """
 
-    def __init__(self, env: gym.Env[Array, Any], reward_bound: float | None = None) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, reward_bound=reward_bound)
+    def __init__(
+        self, env: gym.Env[Array, Any], reward_bound: float | None = None, reward: bool = True
+    ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, reward_bound=reward_bound, reward=reward)
         gym.Wrapper.__init__(self, env)
-        box = require_box(env.observation_space, "previous_action_reward")
-        if len(box.shape) != 1:
-            raise ValueError(
-                f"previous_action_reward needs a 1-D Box observation space, got shape {box.shape}; "
-                "flatten the observation first (gymnasium.wrappers.FlattenObservation)"
-            )
+        box = flat_box(env.observation_space, "previous_action_reward")
+        if not isinstance(reward, bool):
+            raise ValueError(f"reward={reward!r} is invalid: expected true or false")
+        self.reward = reward
         self.reward_bound = (
             None if reward_bound is None else check_float("reward_bound", reward_bound, 0.0, low_open=True)
         )
-        r_high = np.inf if self.reward_bound is None else self.reward_bound
+        bound = np.inf if self.reward_bound is None else self.reward_bound
+        r_low, r_high = ([-bound], [bound]) if reward else ([], [])
 
         action_space = env.action_space
         if isinstance(action_space, spaces.Discrete):
@@ -61,8 +68,8 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
         dtype = np.float64 if box.dtype == np.float64 else np.float32
         self._obs_size = int(box.shape[0])
         self.observation_space = spaces.Box(
-            np.concatenate([box.low, a_low, [-r_high]]).astype(dtype),
-            np.concatenate([box.high, a_high, [r_high]]).astype(dtype),
+            np.concatenate([box.low, a_low, r_low]).astype(dtype),
+            np.concatenate([box.high, a_high, r_high]).astype(dtype),
             dtype=dtype,
         )
 
@@ -88,11 +95,11 @@ class PreviousActionReward(gym.Wrapper[Array, Any, Array, Any], gym.utils.Record
         box = self.observation_space
         assert isinstance(box, spaces.Box)
         out = np.empty(box.shape, dtype=box.dtype)
-        out[: self._obs_size] = observation
-        out[self._obs_size : -1] = action
-        out[-1] = (
-            reward if self.reward_bound is None else np.clip(reward, -self.reward_bound, self.reward_bound)
-        )
+        out[: self._obs_size] = encode(self.env.observation_space, np.asarray(observation)[None])[0]
+        out[self._obs_size : self._obs_size + self._action_size] = action
+        if self.reward:
+            bound = self.reward_bound
+            out[-1] = reward if bound is None else np.clip(reward, -bound, bound)
         return out
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Array, Any]:

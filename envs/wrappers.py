@@ -15,9 +15,10 @@ snake_case names to the classes:
 | `mask_observation`       | `MaskObservation`       | `indices` (list of flat indices)           |
 | `flicker`                | `Flicker`               | `p` in [0, 1]                              |
 | `observation_noise`      | `ObservationNoise`      | `std` >= 0                                 |
-| `previous_action_reward` | `PreviousActionReward`  | `reward_bound` > 0 or null (default null)  |
+| `previous_action_reward` | `PreviousActionReward`  | `reward_bound` > 0 or null; `reward` (bool) |
 
-All wrappers need a ``Box`` observation space, keep the observation space consistent with what they
+All wrappers need a ``Box`` observation space (``previous_action_reward`` also takes Discrete,
+MultiDiscrete and MultiBinary ones, one-hot encoded), keep the observation space consistent with what they
 return (so Gymnasium's and SB3's ``check_env`` pass), draw randomness only from a generator seeded by
 ``reset(seed=...)`` (same seed -> same episode), and are picklable (``SubprocVecEnv``).
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from envs._encoding import encode
 from envs.batched.core import Array, BatchedWrapper
 from envs.wrappers import Flicker, MaskObservation, ObservationNoise, PreviousActionReward
 
@@ -52,7 +53,8 @@ class BatchedObservationNoise(BatchedWrapper[ObservationNoise]):
 
 
 class BatchedPreviousActionReward(BatchedWrapper[PreviousActionReward]):
-    """Append each copy's action (one-hot for Discrete, clipped for Box) and reward."""
+    """Append each copy's action (one-hot for Discrete, clipped for Box) and reward to its observation
+    (encoded as the single wrapper encodes it)."""
 
     wrapper_class = PreviousActionReward
 
@@ -72,8 +74,9 @@ class BatchedPreviousActionReward(BatchedWrapper[PreviousActionReward]):
             flat = np.asarray(actions, dtype=np.float64).reshape(n, -1)
             encoded[:] = np.clip(flat, space.low.reshape(-1), space.high.reshape(-1))
         out = np.empty((n, *box.shape), dtype=box.dtype)
-        out[:, : layer._obs_size] = obs
-        out[:, layer._obs_size : -1] = encoded
-        bound = layer.reward_bound
-        out[:, -1] = rewards if bound is None else np.clip(rewards, -bound, bound)
+        out[:, : layer._obs_size] = encode(layer.env.observation_space, obs)
+        out[:, layer._obs_size : layer._obs_size + layer._action_size] = encoded
+        if layer.reward:
+            bound = layer.reward_bound
+            out[:, -1] = rewards if bound is None else np.clip(rewards, -bound, bound)
         return out

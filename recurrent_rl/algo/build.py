@@ -17,7 +17,7 @@ from stable_baselines3.common.preprocessing import is_image_space, is_image_spac
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 from torch import nn
 
-from recurrent_rl.algo.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE
+from recurrent_rl.algo.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE, integer_features_kwargs
 from recurrent_rl.artifacts import model_file
 from recurrent_rl.config.schema import ActivationName, Config, FeatureExtractorName, LinearSchedule
 from recurrent_rl.errors import UserError
@@ -54,8 +54,9 @@ def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
     return FastRecurrentPPO
 
 
-def policy_kwargs(cfg: Config) -> dict[str, Any]:
-    """The ``policy_kwargs`` for the SB3 constructor."""
+def policy_kwargs(cfg: Config, observation_space: gym.Space | None = None) -> dict[str, Any]:
+    """The ``policy_kwargs`` for the SB3 constructor (for observations of ``observation_space``: a
+    MultiDiscrete one gets an extractor with an ``int`` LSTM input size)."""
     policy = cfg.policy
     kwargs: dict[str, Any] = {
         "activation_fn": ACTIVATIONS[policy.activation],
@@ -68,6 +69,8 @@ def policy_kwargs(cfg: Config) -> dict[str, Any]:
         if policy.features_dim is not None:
             kwargs["features_extractor_kwargs"] = {"features_dim": policy.features_dim}
     if cfg.algo.name == "recurrent_ppo":
+        if observation_space is not None and not policy.type.startswith("Cnn"):
+            kwargs.update(integer_features_kwargs(observation_space))
         kwargs.update(
             lstm_hidden_size=policy.lstm_hidden_size,
             n_lstm_layers=policy.n_lstm_layers,
@@ -152,7 +155,7 @@ def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
     model = algo_cls(
         cfg.policy.type,
         env,
-        policy_kwargs=policy_kwargs(cfg),
+        policy_kwargs=policy_kwargs(cfg, env.observation_space),
         seed=cfg.train.seed,
         device=cfg.train.device,
         verbose=0,
@@ -178,7 +181,11 @@ def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
     lr = cfg.algo.learning_rate
     start = lr.start if isinstance(lr, LinearSchedule) else lr
     policy = policy_cls(
-        observation_space, action_space, lambda _: start, use_sde=cfg.algo.use_sde, **policy_kwargs(cfg)
+        observation_space,
+        action_space,
+        lambda _: start,
+        use_sde=cfg.algo.use_sde,
+        **policy_kwargs(cfg, observation_space),
     )
     device = "cpu" if cfg.train.device == "auto" else cfg.train.device
     return policy.to(device)

@@ -15,12 +15,24 @@ import gymnasium as gym
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    FlattenExtractor,
+    NatureCNN,
+)
 from torch import nn
 
 from recurrent_rl.config.schema import FeatureExtractorName
 
-__all__ = ["FEATURE_EXTRACTORS", "MIN_IMAGE_SIDE", "SmallCNN"]
+__all__ = [
+    "FEATURE_EXTRACTORS",
+    "MIN_IMAGE_SIDE",
+    "IntCombinedExtractor",
+    "IntFlattenExtractor",
+    "SmallCNN",
+    "integer_features_kwargs",
+]
 
 
 class SmallCNN(BaseFeaturesExtractor):
@@ -63,6 +75,38 @@ class SmallCNN(BaseFeaturesExtractor):
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
         return self.linear(self.cnn(observations))
+
+
+class IntFlattenExtractor(FlattenExtractor):
+    """SB3's ``FlattenExtractor`` with a Python ``int`` as ``features_dim``.
+
+    For a MultiDiscrete observation space SB3 computes the flattened size as a numpy integer, which
+    torch's ``nn.LSTM`` refuses as its input size (``input_size should be of type int``).
+    """
+
+    def __init__(self, observation_space: gym.Space) -> None:
+        super().__init__(observation_space)
+        self._features_dim = int(self._features_dim)
+
+
+class IntCombinedExtractor(CombinedExtractor):
+    """SB3's ``CombinedExtractor`` (Dict observations) with a Python ``int`` as ``features_dim``."""
+
+    def __init__(
+        self, observation_space: spaces.Dict, cnn_output_dim: int = 256, normalized_image: bool = False
+    ) -> None:
+        super().__init__(observation_space, cnn_output_dim, normalized_image)
+        self._features_dim = int(self._features_dim)
+
+
+def integer_features_kwargs(observation_space: gym.Space) -> dict[str, type[BaseFeaturesExtractor]]:
+    """The ``policy_kwargs`` that give an LSTM policy on ``observation_space`` an ``int`` input size
+    (empty where SB3's own extractor already gives one)."""
+    subspaces = observation_space.spaces.values() if isinstance(observation_space, spaces.Dict) else []
+    if not any(isinstance(space, spaces.MultiDiscrete) for space in (observation_space, *subspaces)):
+        return {}
+    dict_space = isinstance(observation_space, spaces.Dict)
+    return {"features_extractor_class": IntCombinedExtractor if dict_space else IntFlattenExtractor}
 
 
 #: ``policy.features_extractor`` value -> extractor class.

@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite the files of an earlier report")
     parser.add_argument(
         "--metric",
-        choices=["success_rate", "mean_return"],
-        help="the final metric (default: success_rate where every run reports one, else mean_return)",
+        choices=["success_rate", "mean_return", "max_mean_return"],
+        help="the final success_rate or mean_return (default: success_rate where every run reports one, "
+        "else mean_return), or max_mean_return: the best evaluation's mean return (POPGym's MMER)",
     )
 
 

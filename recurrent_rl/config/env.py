@@ -2,18 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import difflib
+import re
+from typing import Any, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from recurrent_rl.config.common import MODULE_PATTERN, ConstraintError, Section
 
+# Our wrappers, by name (their classes are envs.wrappers.WRAPPERS, checked against this by the tests).
+WrapperName = Literal["mask_observation", "flicker", "observation_noise", "previous_action_reward"]
+_IMPORT_PATH = re.compile(rf"^{MODULE_PATTERN}:{MODULE_PATTERN}$")
+
 
 class WrapperSpec(Section):
-    """One POMDP wrapper from :data:`envs.wrappers.WRAPPERS` and its keyword arguments."""
+    """One wrapper of ``env.wrappers`` and its keyword arguments. ``where``: the item's ``file:line:column``
+    (set by the loader, for messages; not part of the config)."""
 
-    name: str = Field(description="the wrapper: its name in envs.wrappers.WRAPPERS (see the wrapper table)")
-    kwargs: dict[str, Any] = Field(default_factory=dict, description="the wrapper's arguments")
+    name: str = Field(
+        description="one of ours (mask_observation, flicker, observation_noise, previous_action_reward) or "
+        "module:attr, a gymnasium.Wrapper class or a function of the env returning an env"
+    )
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments after the env")
+    _where: str = PrivateAttr("")
+
+    @field_validator("name")
+    @classmethod
+    def _known_or_import_path(cls, value: str) -> str:
+        names = get_args(WrapperName)
+        if value not in names and not _IMPORT_PATH.match(value):
+            close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"unknown wrapper {value!r}; {hint}expected one of {', '.join(names)}, or an import path "
+                "module:attr such as gymnasium.wrappers:FlattenObservation"
+            )
+        return value
+
+    @property
+    def module(self) -> str | None:
+        """The module of an import path (None for our wrappers)."""
+        return self.name.split(":", 1)[0] if ":" in self.name else None
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    def set_where(self, where: str) -> None:
+        self._where = where
+
+    def __eq__(self, other: object) -> bool:  # where it was written is not part of the setting
+        if not isinstance(other, WrapperSpec):
+            return NotImplemented
+        return (self.name, self.kwargs) == (other.name, other.kwargs)
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(sorted(self.kwargs.items()))))
 
 
 class NormalizeConfig(Section):

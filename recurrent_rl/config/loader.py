@@ -56,7 +56,7 @@ class LoadedConfig:
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig:
     """Read, merge, override and validate the config at ``path``."""
     source = Path(path)
-    data, marks = _load_with_bases(source, chain=())
+    data, marks, files = _load_with_bases(source, chain=())
     marks[()] = str(source)
     for item in overrides:
         _apply_override(data, marks, item)
@@ -68,23 +68,30 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig
         config = Config.model_validate(data)
     except ValidationError as error:
         raise UserError(format_validation_error(error, data, marks)) from None
-    return LoadedConfig(config=_with_search_path(config, source), data=data, source=source)
+    for index, wrapper in enumerate(config.env.wrappers):
+        wrapper.set_where(_where(("env", "wrappers", str(index)), marks).removesuffix(": "))
+    return LoadedConfig(config=_with_search_path(config, files), data=data, source=source)
 
 
-def _with_search_path(config: Config, source: Path) -> Config:
-    """Record where the env's modules are looked for: ``env.search_path`` (relative to the config's folder)
-    or, by default, the config's folder and the current directory; absolute, so a run's copy of the config
-    finds the same modules from any directory and in env worker processes."""
+def _with_search_path(config: Config, files: list[Path]) -> Config:
+    """Record where the env's and wrappers' modules are looked for: ``env.search_path`` (relative to the
+    config's folder) or, by default, the folders of the config and of its ``base:`` configs, then the
+    current directory; absolute, so a run's copy of the config finds the same modules from any directory
+    and in env worker processes."""
     env = config.env
-    if not env.modules():
+    if not env.modules() and not any(wrapper.module for wrapper in env.wrappers):
         return config
-    folder = source.parent.resolve()
-    entries = env.search_path if env.search_path is not None else [str(folder), str(Path.cwd())]
+    folder = files[0].parent.resolve()
+    default = [*(str(file.parent.resolve()) for file in files), str(Path.cwd())]
+    entries = env.search_path if env.search_path is not None else default
     resolved = list(dict.fromkeys(str((folder / entry).resolve()) for entry in entries))
     return config.model_copy(update={"env": env.model_copy(update={"search_path": resolved})})
 
 
-def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Key, str]]:
+def _load_with_bases(
+    path: Path, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], dict[Key, str], list[Path]]:
+    """The merged data of ``path`` and its bases, the marks of every key, and the files (``path`` first)."""
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
@@ -97,14 +104,14 @@ def _load_with_bases(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any
     base = data.pop("base", None)
     marks.pop(("base",), None)
     if base is None:
-        return data, marks
+        return data, marks, [path]
     if not isinstance(base, str):
         raise UserError(f"{marks.get(('base',), path)}: base: expected a file name, got {base!r}")
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     if not base_path.is_file():
         raise UserError(f"{path}: base: file not found: {base_path}")
-    base_data, base_marks = _load_with_bases(base_path, (*chain, resolved))
-    return _merge(base_data, data), {**base_marks, **marks}
+    base_data, base_marks, base_files = _load_with_bases(base_path, (*chain, resolved))
+    return _merge(base_data, data), {**base_marks, **marks}, [path, *base_files]
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +146,8 @@ def _apply_override(data: dict[str, Any], marks: dict[Key, str], item: str) -> N
             section = ".".join(parts[: depth + 1])
             raise UserError(f"--set {dotted}: {section} is a value, not a section")
     node[parts[-1]] = value
+    for stale in [key for key in marks if key[: len(parts)] == parts]:  # the file's marks of the old value
+        del marks[stale]
     for depth in range(1, len(parts) + 1):
         marks[parts[:depth]] = f"--set {dotted}"
 

@@ -17,7 +17,7 @@ from recurrent_rl.config.common import MODULE_PATTERN as _MODULE
 from recurrent_rl.config.common import NAME_PATTERN as _NAME
 from recurrent_rl.config.common import ConstraintError, LinearSchedule, Schedule
 from recurrent_rl.config.common import Section as _Section
-from recurrent_rl.config.env import EnvConfig, NormalizeConfig, WrapperSpec
+from recurrent_rl.config.env import EnvConfig, NormalizeConfig, WrapperName, WrapperSpec
 from recurrent_rl.config.policy import (
     MEMORYLESS_POLICIES,
     RECURRENT_POLICIES,
@@ -45,6 +45,7 @@ __all__ = [
     "Schedule",
     "StopAt",
     "TrainConfig",
+    "WrapperName",
     "WrapperSpec",
     "_Section",
 ]

@@ -150,6 +150,12 @@ def parse_value(text: str, where: str) -> Any:
 
 
 def _collect_marks(node: yaml.Node, key: Key, path: Path, marks: dict[Key, str]) -> None:
+    if isinstance(node, yaml.SequenceNode):  # list items are keyed by their index: env.wrappers.1
+        for index, item in enumerate(node.value):
+            child = (*key, str(index))
+            marks[child] = f"{path}:{item.start_mark.line + 1}:{item.start_mark.column + 1}"
+            _collect_marks(item, child, path, marks)
+        return
     if not isinstance(node, yaml.MappingNode):
         return
     seen: set[str] = set()

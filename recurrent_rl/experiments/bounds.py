@@ -34,6 +34,7 @@ KNOBS: dict[tuple[str, str], str] = {
 METRIC_LABELS = {
     "success_rate": "success rate (fraction of evaluation episodes)",
     "mean_return": "mean episode return",
+    "max_mean_return": "max mean episode return (MMER)",
 }
 
 

@@ -11,7 +11,17 @@ from recurrent_rl.experiments.plan import short_keys
 from recurrent_rl.experiments.report_records import GroupReport, Report
 from recurrent_rl.experiments.sweep_file import yaml_value
 
-METRIC_NAMES = {"success_rate": "success rate", "mean_return": "mean return"}
+METRIC_NAMES = {
+    "success_rate": "final success rate",
+    "mean_return": "final mean return",
+    "max_mean_return": "max mean return (MMER)",
+}
+#: Where each run's value comes from.
+METRIC_SOURCES = {
+    "success_rate": "its final evaluation",
+    "mean_return": "its final evaluation",
+    "max_mean_return": "the highest mean return of its evaluations, POPGym's MMER",
+}
 
 
 def number(value: float) -> str:
@@ -22,9 +32,10 @@ def number(value: float) -> str:
 def as_markdown(report: Report, images: list[str]) -> str:
     metric = METRIC_NAMES[report.metric]
     lines = [
-        f"# Report: final {metric} over seeds",
+        f"# Report: {metric} over seeds",
         "",
-        f"Final {metric} of each run (its final evaluation, deterministic actions): the interquartile mean "
+        f"The {metric} of each run ({METRIC_SOURCES[report.metric]}; deterministic actions): the "
+        "interquartile mean "
         f"(IQM) over seeds with its 95% stratified-bootstrap interval (rliable, {stats.REPS} repetitions), "
         "mean ± standard deviation, and each seed's value.",
         "",

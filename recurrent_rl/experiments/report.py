@@ -22,8 +22,10 @@ from recurrent_rl.experiments.markdown import as_markdown
 from recurrent_rl.experiments.report_records import Curve, GroupReport, Improvement, Report
 from recurrent_rl.experiments.results import Group, RunResult
 
-METRICS = ("success_rate", "mean_return")
+METRICS = ("success_rate", "mean_return", "max_mean_return")
 FILES = ("report.md", "report.json", *plots.NAMES)  # what ``write`` may write
+# What a metric reads from each evaluation record (max_mean_return: the best of a run's mean returns).
+_RECORD_FIELD = {"max_mean_return": "mean_return"}
 MAX_CURVE_POINTS = 40
 
 
@@ -48,12 +50,20 @@ def choose_metric(groups: list[Group], requested: str | None) -> str:
 
 
 def _value(record: Any, metric: str) -> float:
-    value = record.metric(metric)
+    value = record.metric(_RECORD_FIELD.get(metric, metric))
     return float("nan") if value is None else value
 
 
+def _run_value(run: RunResult, metric: str) -> float:
+    """A run's value: its final evaluation's, or for ``max_mean_return`` (POPGym's MMER, max over training
+    of the mean episodic return) the highest mean return of its evaluations and its final one."""
+    if metric == "max_mean_return":
+        return max(_value(record, metric) for record in (*run.history, run.final) if record is not None)
+    return _value(run.final, metric)
+
+
 def _group_report(group: Group, metric: str) -> GroupReport:
-    values = [_value(run.final, metric) for run in group.runs]
+    values = [_run_value(run, metric) for run in group.runs]
     mean, std = stats.mean_std(values)
     cfg = group.cfg
     stop = cfg.train.stop_at

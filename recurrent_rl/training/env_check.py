@@ -1,8 +1,10 @@
 """``recurrent-rl check-env``: is the env a config describes usable for training, and how does it behave?
 
-The env is built as training builds it (module imports, kwargs, time limit, POMDP wrappers; frame stack and
-normalisation in the vector env). The user's env itself goes through Stable-Baselines3's and Gymnasium's
-env checkers, the env as training sees it through a seed check (``reset(seed=s)`` twice gives the same
+The env is built as training builds it (module imports, kwargs or factory, time limit, wrappers; frame
+stack and normalisation in the vector env). That env (not its ``unwrapped`` core) goes through
+Stable-Baselines3's and Gymnasium's env checkers (Gymnasium's one check at a time: only the checks that
+training depends on are fatal, the others' failures are warnings, see :mod:`recurrent_rl.vecenv.checkers`)
+and a seed check (``reset(seed=s)`` twice gives the same
 episode), and the vector env is stepped with random actions (episode lengths and returns, ``is_success``,
 steps/s, no NaN or infinity). A failed check is a UserError naming the check and quoting its message.
 """
@@ -17,11 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from gymnasium.utils.env_checker import data_equivalence
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.preprocessing import is_image_space
@@ -31,6 +33,7 @@ from recurrent_rl.algo.build import check_spaces
 from recurrent_rl.config.schema import Config
 from recurrent_rl.errors import UserError
 from recurrent_rl.vecenv.build import build_vec_env, check_env_config, make_env
+from recurrent_rl.vecenv.checkers import GYMNASIUM_CHECKS
 from recurrent_rl.vecenv.closing import close_vec_env
 from recurrent_rl.vecenv.modules import describe_error
 
@@ -68,10 +71,11 @@ def check_environment(cfg: Config, steps: int, seed: int = 0) -> EnvReport:
     found: list[str] = []
     env = make_env(cfg.env)
     try:
-        core = env.unwrapped
-        _run_check(cfg, SB3_CHECKER, lambda: sb3_check_env(core, warn=True), found)
-        _run_check(cfg, GYMNASIUM_CHECKER, lambda: gymnasium_check_env(core, skip_render_check=True), found)
-        _run_check(cfg, SEED_CHECK, lambda: check_seeding(env), found)
+        built = env.env  # type: ignore[attr-defined]  # the env as the config builds it (factory, wrappers), inside training's Monitor
+        _run_check(cfg, SB3_CHECKER, partial(sb3_check_env, warn=True), built, found)
+        for check in GYMNASIUM_CHECKS:
+            _run_check(cfg, f"{GYMNASIUM_CHECKER} ({check.name})", check.run, built, found, check.fatal)
+        _run_check(cfg, SEED_CHECK, check_seeding, env, found)
         time_limit = _time_limit(env)
     finally:
         env.close()
@@ -131,21 +135,45 @@ def _trajectory(env: gym.Env, seed: int) -> list[Any]:
     return observations
 
 
-def _run_check(cfg: Config, name: str, check: Callable[[], None], found: list[str]) -> None:
-    """Run one check, recording its warnings; a UserError quoting it when it fails."""
+def _run_check(
+    cfg: Config,
+    name: str,
+    check: Callable[[gym.Env], Any],
+    env: gym.Env,
+    found: list[str],
+    fatal: bool = True,
+) -> None:
+    """Run ``check(env)``, recording its warnings; when it fails, a UserError quoting it (a warning if not
+    ``fatal``). A fatal failure quotes the same check on ``env.unwrapped`` when that fails too: the
+    user's env, not a wrapper around it, is then what to fix (and its message is the one to the point)."""
     before = len(found)
     try:
         with _recorded(found, name):
-            check()
+            check(env)
     except UserError:
         raise
     except Exception as error:
-        message = " ".join(str(error).split())
-        text = message if isinstance(error, AssertionError) and message else describe_error(error)
+        text = _failure(error)
+        if not fatal:
+            found.append(f"{name}: {text}")
+            return
+        if env.unwrapped is not env:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    check(env.unwrapped)
+                except Exception as core_error:
+                    text = _failure(core_error)
         raise UserError(f"check-env: {cfg.env.name}: {name}: {text}") from None
-    fatal = [warning for warning in found[before:] if _FATAL.search(warning)]
-    if fatal:
-        raise UserError(f"check-env: {cfg.env.name}: {fatal[0]}")
+    broken = [warning for warning in found[before:] if _FATAL.search(warning)]
+    if broken:
+        raise UserError(f"check-env: {cfg.env.name}: {broken[0]}")
+
+
+def _failure(error: Exception) -> str:
+    """A failed check's message on one line (an exception's with its type and the user's line)."""
+    message = " ".join(_ANSI.sub("", str(error)).split())
+    return message if isinstance(error, AssertionError) and message else describe_error(error)
 
 
 @contextmanager

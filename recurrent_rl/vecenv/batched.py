@@ -181,7 +181,18 @@ def batched_vec_env(kind: str, env_fns: Sequence[Callable[[], gym.Env[Any, Any]]
         return BatchedVecEnv(env_fns)
     except NotBatchable as error:
         if kind == "batched":
-            raise UserError(
-                f"env.vec_env: batched is not available here: {error} (use auto, dummy or subproc)"
-            ) from None
+            raise _not_available(error) from None
         return None
+
+
+def check_batchable(env: gym.Env[Any, Any]) -> None:
+    """A UserError for ``env.vec_env: batched`` when ``env`` (one copy's chain, without Monitor) has a part
+    without a batched version."""
+    try:
+        batch([env])
+    except NotBatchable as error:
+        raise _not_available(error) from None
+
+
+def _not_available(error: NotBatchable) -> UserError:
+    return UserError(f"env.vec_env: batched is not available here: {error} (use auto, dummy or subproc)")

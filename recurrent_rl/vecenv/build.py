@@ -16,8 +16,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 import envs  # noqa: F401  (registers the RecurrentRL/ ids)
 from recurrent_rl.config.schema import AlgoConfig, EnvConfig
 from recurrent_rl.errors import UserError
-from recurrent_rl.vecenv.batched import batched_vec_env
+from recurrent_rl.vecenv.batched import batched_vec_env, check_batchable
 from recurrent_rl.vecenv.modules import describe_error, import_user_module, resolve_attribute, user_frame
+from recurrent_rl.vecenv.spaces import check_observation_space
+from recurrent_rl.vecenv.wrappers import apply_config_wrappers
 
 
 def import_env_modules(cfg: EnvConfig) -> None:
@@ -71,16 +73,13 @@ def _make_base(cfg: EnvConfig, render_mode: str | None) -> gym.Env:
 
 
 def _wrap(cfg: EnvConfig, env: gym.Env) -> gym.Env:
-    """The config's POMDP wrappers around ``env``, innermost first."""
-    if not cfg.wrappers:
-        return env
-    from envs.wrappers import apply_wrappers
-
-    return apply_wrappers(env, [(spec.name, dict(spec.kwargs)) for spec in cfg.wrappers])
+    """The config's wrappers around ``env``, innermost first."""
+    return apply_config_wrappers(cfg, env) if cfg.wrappers else env
 
 
 def check_env_config(cfg: EnvConfig) -> tuple[gym.Space, gym.Space]:
-    """Build one env to check id, kwargs and wrappers before anything is written; return its spaces."""
+    """Build one env to check id, kwargs, wrappers, the observation space and ``vec_env: batched``
+    before anything is written; return its spaces."""
     import_env_modules(cfg)
     target = env_target(cfg)
     if isinstance(target, str):
@@ -99,12 +98,11 @@ def check_env_config(cfg: EnvConfig) -> tuple[gym.Space, gym.Space]:
             raise
         # the constructor in the user's module failed: their error, at their line
         raise UserError(f"env: making {cfg.name} failed: {describe_error(error)}") from None
+    env = _wrap(cfg, env)  # closes the env when a wrapper fails
     try:
-        env = _wrap(cfg, env)
-    except errors as error:
-        env.close()
-        raise UserError(f"env.wrappers: {cfg.name}: {error}") from None
-    try:
+        check_observation_space(cfg.name, env.observation_space)
+        if cfg.vec_env == "batched":
+            check_batchable(env)
         return env.observation_space, env.action_space
     finally:
         env.close()

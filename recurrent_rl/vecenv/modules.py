@@ -22,6 +22,9 @@ from typing import Any
 from recurrent_rl.errors import UserError
 
 MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+# The packages training is built on: their frames are never the user's code (say, gymnasium.wrappers:X).
+_FRAMEWORKS = frozenset({"gymnasium", "numpy", "torch", "stable_baselines3", "sb3_contrib", "recurrent_rl"})
+ENV_CREATOR = "a Gymnasium env class or a function that returns an env"
 # Where each module imported here came from (its file, or its package's folder): user code, for messages.
 _ORIGINS: dict[str, Path] = {}
 
@@ -56,7 +59,7 @@ def import_user_module(name: str, search_path: Sequence[str] | None, key: str) -
         locations = list(spec.submodule_search_locations or [])
         found = locations[0] if locations else spec.origin
         origin = Path(found).resolve() if found else None
-    if origin is not None:
+    if origin is not None and top not in _FRAMEWORKS:
         _ORIGINS[top] = origin  # before the import: an error while importing is located in these files
     importlib.invalidate_caches()  # a file written since the folder was last listed
     try:
@@ -73,22 +76,33 @@ def import_user_module(name: str, search_path: Sequence[str] | None, key: str) -
     return module
 
 
-def resolve_attribute(module: ModuleType, path: str, key: str, reference: str) -> Callable[..., Any]:
-    """``module.path`` (dotted attributes allowed), which must be callable: an env class or factory."""
+def resolve_attribute(
+    module: ModuleType,
+    path: str,
+    key: str,
+    reference: str,
+    expected: str = ENV_CREATOR,
+    hint: Callable[[ModuleType, str], str] | None = None,
+) -> Callable[..., Any]:
+    """``module.path`` (dotted attributes allowed), which must be callable (``expected`` says what).
+
+    ``hint(module, missing)`` completes the message of a missing attribute (default: the env classes).
+    """
     target: Any = module
     for part in path.split("."):
         if not hasattr(target, part):
-            names = [n for n, value in vars(module).items() if _is_env_class(value, module.__name__)]
-            hint = f"; env classes in it: {', '.join(names)}" if names else ""
             where = getattr(module, "__file__", None) or module.__name__
-            raise UserError(f"{key}: {reference!r}: {where} has no attribute {part!r}{hint}")
+            extra = (hint or _env_classes_hint)(module, part)
+            raise UserError(f"{key}: {reference!r}: {where} has no attribute {part!r}{extra}")
         target = getattr(target, part)
     if not callable(target):
-        raise UserError(
-            f"{key}: {reference!r} is a {type(target).__name__}, expected a Gymnasium env class "
-            "or a function that returns an env"
-        )
+        raise UserError(f"{key}: {reference!r} is a {type(target).__name__}, expected {expected}")
     return target
+
+
+def _env_classes_hint(module: ModuleType, missing: str) -> str:
+    names = [n for n, value in vars(module).items() if _is_env_class(value, module.__name__)]
+    return f"; env classes in it: {', '.join(names)}" if names else ""
 
 
 def describe_error(error: BaseException) -> str:

@@ -127,13 +127,13 @@ CONFIG_CASES = [
         "unknown wrapper",
         GOOD.replace("  n_envs: 2", "  n_envs: 2\n  wrappers:\n    - flickr: {p: 0.2}"),
         [],
-        "env.wrappers: RecurrentRL/TMaze-v0: unknown wrapper 'flickr'; valid: flicker,",
+        "bad.yaml:6:7: env.wrappers.0: got {'flickr': {'p': 0.2}}, unknown wrapper 'flickr'; did you mean",
     ),
     (
         "bad wrapper argument",
         GOOD.replace("  n_envs: 2", "  n_envs: 2\n  wrappers:\n    - flicker: {p: 1.5}"),
         [],
-        "env.wrappers: RecurrentRL/TMaze-v0: p=1.5 is out of range: expected a number in [0.0, 1.0]",
+        "bad.yaml:6:7: env.wrappers.0: flicker: p=1.5 is out of range: expected a number in [0.0, 1.0]",
     ),
     ("--set without =", GOOD, ["--set", "algo.gamma"], "--set algo.gamma: expected KEY=VALUE"),
     (

@@ -34,6 +34,14 @@ CASES: dict[str, tuple[dict[str, Any], int]] = {
         },
         200,
     ),
+    "tmaze_previous_action": (
+        {
+            "id": "RecurrentRL/TMaze-v0",
+            "kwargs": {"corridor_length": 2},
+            "wrappers": [{"name": "previous_action_reward", "kwargs": {"reward": False}}],
+        },
+        200,
+    ),
     "cartpole": ({"id": "RecurrentRL/CartPoleNoVel-v1", "max_episode_steps": 25}, 250),
     "cartpole_success": (
         {"id": "RecurrentRL/CartPoleNoVel-v1", "kwargs": {"success_steps": 8, "noise_std": 0.05}},
@@ -158,6 +166,38 @@ def test_auto_batches_our_envs_and_falls_back() -> None:
 def test_batched_without_a_batched_version_is_a_config_error() -> None:
     with pytest.raises(UserError, match=r"env.vec_env: batched .*CartPoleEnv has no batched version"):
         build({"id": "CartPole-v1"}, "batched", n_envs=2)
+
+
+@pytest.mark.parametrize("reward", [True, False])
+def test_batched_previous_action_reward_encodes_discrete_observations(reward: bool) -> None:
+    """Our envs all observe Boxes, so no batched chain reaches this through ``batch``: the batched layer is
+    checked directly against the single wrappers on FrozenLake (Discrete(16) observations, one-hot)."""
+    from envs.batched.wrappers import BatchedPreviousActionReward
+    from envs.wrappers import PreviousActionReward
+
+    singles = [
+        PreviousActionReward(gym.make("FrozenLake-v1"), reward_bound=0.5, reward=reward) for _ in range(3)
+    ]
+    twins = [gym.make("FrozenLake-v1") for _ in range(3)]  # the same envs unwrapped: the raw observations
+    for i, (single, twin) in enumerate(zip(singles, twins, strict=True)):
+        single.reset(seed=i)
+        twin.reset(seed=i)
+    batched = BatchedPreviousActionReward(singles)
+    assert batched.observation_space == singles[0].observation_space
+    for actions in (step[:3] for step in random_actions(gym.spaces.Discrete(4), 30)):
+        expected, raw, rewards = [], [], []
+        for single, twin, action in zip(singles, twins, actions, strict=True):
+            obs, *_ = single.step(int(action))
+            twin_obs, twin_reward, terminated, truncated, _ = twin.step(int(action))
+            expected.append(obs)
+            raw.append(twin_obs)
+            rewards.append(twin_reward)
+            if terminated or truncated:
+                seed = int(action) + 100
+                single.reset(seed=seed)
+                twin.reset(seed=seed)
+        actual = batched.observation(np.array(raw), actions, np.array(rewards, dtype=np.float64))
+        assert_same(actual, np.stack(expected), "observations")
 
 
 def test_invalid_action_raises_the_single_envs_error() -> None:

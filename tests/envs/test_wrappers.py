@@ -160,13 +160,41 @@ def test_previous_action_reward_box_and_bound() -> None:
     assert obs in env.observation_space
 
 
+def test_previous_action_reward_one_hot_discrete_observations() -> None:
+    """FrozenLake observes Discrete(16): one-hot, as SB3 preprocesses it; then action one-hot and reward."""
+    env = PreviousActionReward(gym.make("FrozenLake-v1", is_slippery=False))
+    assert env.observation_space.shape == (16 + 4 + 1,) and env.observation_space.dtype == np.float32
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, np.eye(16)[0].tolist() + [0, 0, 0, 0, 0])
+    obs, reward, *_ = env.step(2)  # right: to cell 1
+    np.testing.assert_array_equal(obs, np.eye(16)[1].tolist() + [0, 0, 1, 0, reward])
+    assert obs in env.observation_space
+
+
+def test_previous_action_reward_multidiscrete_observations_without_reward() -> None:
+    """MultiDiscrete([3, 2]) observations (start 1): concatenated one-hots; ``reward: false`` drops it."""
+    from gymnasium.wrappers import TransformObservation
+
+    space = gym.spaces.MultiDiscrete([3, 2], start=[1, 1])
+    base = TransformObservation(gym.make("CartPole-v1"), lambda o: np.array([3, 1]), space)
+    env = PreviousActionReward(base, reward=False)
+    assert env.observation_space.shape == (3 + 2 + 2,)
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, [0, 0, 1, 1, 0, 0, 0])
+    obs, *_ = env.step(1)
+    np.testing.assert_array_equal(obs, [0, 0, 1, 1, 0, 0, 1])
+    assert obs in env.observation_space
+
+
 def test_previous_action_reward_rejects_non_vector_observations() -> None:
     import envs  # noqa: F401
 
     with pytest.raises(ValueError, match="needs a 1-D Box observation space"):
         PreviousActionReward(gym.make("RecurrentRL/PixelMemoryMaze-v0"))
-    with pytest.raises(ValueError, match="needs a Box observation space"):
-        PreviousActionReward(gym.make("FrozenLake-v1"))
+    with pytest.raises(ValueError, match="needs a Box, Discrete, MultiDiscrete or MultiBinary observation"):
+        PreviousActionReward(gym.make("Blackjack-v1"))  # a Tuple
+    with pytest.raises(ValueError, match=r"^reward=1 is invalid"):
+        PreviousActionReward(cartpole(), reward=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^reward_bound=0"):
         PreviousActionReward(cartpole(), reward_bound=0)
 

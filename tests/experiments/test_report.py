@@ -253,3 +253,20 @@ def test_resumed_runs_are_named_with_their_checkpoints(tmp_path: Path, few_reps:
     assert "Resumed (1 runs" in text and f"`{resumed}`: at 1,024, 1,536 timesteps" in text
     assert str(folder / "a") + "`: at" not in text
     assert report.as_json(built)["groups"][0]["resumed"] == {str(resumed): [1024, 1536]}
+
+
+def test_max_mean_return_is_each_runs_best_evaluation(tmp_path: Path, few_reps: None) -> None:
+    """``--metric max_mean_return`` (POPGym's MMER): a run's highest mean return over its evaluations and
+    its final one, not its final one alone."""
+    folder = tmp_path / "popgym"
+    histories = [[(1000, 0.9), (2000, 0.2)], [(1000, 0.1), (2000, 0.3)], [(1000, 0.5), (2000, 0.5)]]
+    finals = [0.4, 0.8, 0.5]
+    for seed, (history, final) in enumerate(zip(histories, finals, strict=True)):
+        make_run(folder, f"seed{seed}", seed, history, final=final, success=False)
+    built = report.build([folder], "max_mean_return")
+    mean_returns = [2 * v - 1 for v in (0.9, 0.8, 0.5)]  # make_run's records: mean_return = 2 * value - 1
+    assert built.metric == "max_mean_return"
+    assert group(built, "popgym").values == pytest.approx(mean_returns)
+    final = report.build([folder], "mean_return")
+    assert group(final, "popgym").values == pytest.approx([2 * v - 1 for v in finals])
+    assert "max mean return (MMER)" in as_markdown(built, [])

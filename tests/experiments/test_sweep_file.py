@@ -101,7 +101,7 @@ CASES = [
     (
         "negative seed",
         ("[0, 1]", "[0, -1]"),
-        "bad.yaml:4:1: seeds.1: got -1, expected greater than or equal to 0",
+        "bad.yaml:4:12: seeds.1: got -1, expected greater than or equal to 0",  # at the list item
     ),
     ("bad name", ("name: bad", "name: ../up"), "bad.yaml:1:1: name: got '../up', expected a folder name"),
     ("yaml syntax", ("[2, 3]}", "[2, 3}"), "bad.yaml:3:"),
