@@ -14,23 +14,23 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tests.experiments import ray_helpers
+from tests.helpers import ray_cluster
 from tests.helpers.cli import wait_for
 from tests.helpers.sweeps import read_index, run_folders, summary, write_configs, write_sweep
 from tests.helpers.tuning import TUNE, load, write_tiny
 
-REASON = ray_helpers.why_not()
+REASON = ray_cluster.why_not()
 BUDGET = 640
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[ray_helpers.Cluster]:
-    with ray_helpers.ray_cluster() as started:
+def cluster() -> Iterator[ray_cluster.Cluster]:
+    with ray_cluster.ray_cluster() as started:
         yield started
 
 
-def _command(cluster: ray_helpers.Cluster, *args: str, cwd: Path) -> subprocess.Popen[str]:
+def _command(cluster: ray_cluster.Cluster, *args: str, cwd: Path) -> subprocess.Popen[str]:
     """``recurrent-rl ARGS`` as a driver of ``cluster`` (its token in the environment)."""
     return subprocess.Popen(
         [sys.executable, "-m", "recurrent_rl", *args],
@@ -44,10 +44,10 @@ def _command(cluster: ray_helpers.Cluster, *args: str, cwd: Path) -> subprocess.
 
 
 def test_a_study_on_the_cluster_trains_a_trials_seeds_as_tasks(
-    cluster: ray_helpers.Cluster, tmp_path: Path
+    cluster: ray_cluster.Cluster, tmp_path: Path
 ) -> None:
     write_tiny(tmp_path)
-    ray_helpers.wait_until_up(cluster.worker, cluster.worker_log)
+    ray_cluster.wait_until_up(cluster.worker, cluster.worker_log)
     args = (*TUNE, "--trials", "1", "--seeds", "2", "--ray", cluster.address)
     out, err = _command(cluster, *args, cwd=tmp_path).communicate(timeout=300)
     assert "trial 0000 COMPLETE" in err, err
@@ -59,7 +59,7 @@ def test_a_study_on_the_cluster_trains_a_trials_seeds_as_tasks(
 
 def _training_on(node: subprocess.Popen[bytes], sweep_dir: Path) -> Path | None:
     """The run folder of a training running under ``node`` once it has a checkpoint."""
-    for pid in ray_helpers.descendants(node.pid):
+    for pid in ray_cluster.descendants(node.pid):
         try:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
@@ -71,7 +71,7 @@ def _training_on(node: subprocess.Popen[bytes], sweep_dir: Path) -> Path | None:
     return None
 
 
-def test_a_sweep_survives_the_loss_of_a_node(cluster: ray_helpers.Cluster, tmp_path: Path) -> None:
+def test_a_sweep_survives_the_loss_of_a_node(cluster: ray_cluster.Cluster, tmp_path: Path) -> None:
     write_configs(tmp_path, total_timesteps=BUDGET, checkpoint_freq=64)
     write_sweep(tmp_path, "cluster", "name: cluster\nconfigs: [../tiny.yaml]\nseeds: [0, 1]\n")
     sweep_dir = tmp_path / "runs" / "sweeps" / "cluster"
@@ -85,9 +85,9 @@ def test_a_sweep_survives_the_loss_of_a_node(cluster: ray_helpers.Cluster, tmp_p
         return run_dir is not None
 
     try:
-        ray_helpers.wait_until_up(cluster.worker, cluster.worker_log)
+        ray_cluster.wait_until_up(cluster.worker, cluster.worker_log)
         wait_for(checkpointed_on_the_worker_node, sweep, timeout=180)
-        ray_helpers.kill_node(cluster.worker)  # raylet, Ray workers, the training: all SIGKILLed
+        ray_cluster.kill_node(cluster.worker)  # raylet, Ray workers, the training: all SIGKILLed
         out, err = sweep.communicate(timeout=300)
     finally:
         if sweep.poll() is None:

@@ -124,7 +124,7 @@ def test_sigterm_at_any_moment_stops_the_study(tmp_path: Path, when: str) -> Non
 
 def test_a_trial_that_fails_on_its_own_says_why_and_that_a_rerun_would_not_help(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text(
-        "env:\n  id: RecurrentRLTest/Broken-v0\n  import: tests.experiments.broken_env\n  n_envs: 2\n"
+        "env:\n  id: RecurrentRLTest/Broken-v0\n  import: tests.helpers.broken_env\n  n_envs: 2\n"
         "algo: {n_steps: 16, batch_size: 16, n_epochs: 2}\npolicy: {lstm_hidden_size: 8}\n"
         "train: {total_timesteps: 64, eval_freq: 32, n_eval_episodes: 2, checkpoint_freq: 0}\n"
     )

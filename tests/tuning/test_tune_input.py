@@ -22,7 +22,7 @@ BAD_FLAGS = [
     (["--timeout", "inf"], "--timeout inf: expected a finite number"),
     (["--timeout", "-1"], "--timeout -1.0: expected a finite number"),
     (["--seeds", "0"], "--seeds 0: expected an integer from 1 to 100"),
-    (["--retries", "-1"], "--retries -1: expected an integer from 0 to 100"),
+    (["--retries", "-1"], "argument --retries: got -1, expected an integer in [0, 100]"),
     (["--trials", "0"], "--trials 0: expected an integer >= 1"),
 ]
 
