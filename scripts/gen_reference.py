@@ -157,8 +157,8 @@ def cli_reference() -> str:
         f"Every `{parser.prog}` command and option with its help text, read from the parser itself, so it",
         "matches what each command's `--help` prints. The [guides](README.md) explain what the commands do.",
         "",
-        f"Exit status: {EXIT_OK} ok, {EXIT_BAD_INPUT} bad input (usage, config, files), "
-        f"{EXIT_INTERNAL} internal error, {EXIT_INTERRUPTED} interrupted.",
+        f"Exit status: {EXIT_OK} ok, {EXIT_BAD_INPUT} bad input (usage, config, flag values, files, outputs, "
+        f"damaged records), {EXIT_INTERNAL} internal error, {EXIT_INTERRUPTED} interrupted.",
         "",
         "| command | what it does |",
         "|---|---|",
