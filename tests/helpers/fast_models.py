@@ -16,8 +16,8 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl.algo import fast_policy
 from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
+from recurrent_rl.algo.memory import MEMORIES
 
 TOL = 1e-5
 
@@ -179,14 +179,16 @@ def assert_same_training(plain: Any, fast: Any) -> None:
 
 
 def count_fallback_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count (in the list's one item) the calls of sb3-contrib's per-step ``_process_sequence`` that the
-    fast policy makes from now on (it needs them only for resets inside a sequence)."""
+    """Count (in the list's one item) the calls of the memories' per-step fallback (sb3-contrib's
+    ``_process_sequence`` for the LSTM) that the fast policy makes from now on (it needs them only for resets
+    inside a sequence)."""
     calls = [0]
-    original = fast_policy.process_sequence_per_step
+    for memory_class in MEMORIES.values():
+        original = memory_class.per_step
 
-    def counted(*args: Any) -> Any:
-        calls[0] += 1
-        return original(*args)
+        def counted(self: Any, *args: Any, _original: Any = original) -> Any:
+            calls[0] += 1
+            return _original(self, *args)
 
-    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
+        monkeypatch.setattr(memory_class, "per_step", counted)
     return calls
