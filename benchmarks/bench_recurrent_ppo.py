@@ -12,11 +12,12 @@ and seed), one torch thread:
 
 Variants: plain sb3-contrib (``algo.implementation: sb3``) on ``DummyVecEnv`` (what a plain sb3-contrib user
 runs), ours on ``DummyVecEnv`` (the algorithm's share), ours on the batched env (``env.vec_env: batched``,
-the default ``auto`` picks it), PPO, and ours with each training option on (``seq``: ``algo.sequence_length``
-32, only in suites whose ``n_steps`` is at least 128; ``refresh``: ``algo.refresh_states: true``)::
+the default ``auto`` picks it), PPO, ours with each training option on (``seq``: ``algo.sequence_length``
+32, only in suites whose ``n_steps`` is at least 128; ``refresh``: ``algo.refresh_states: true``) and ours
+with a GRU memory of the same size instead of the LSTM (``gru``: ``policy.memory: gru``)::
 
     python benchmarks/bench_recurrent_ppo.py [--suites cartpole,pixel,tmaze_long] [--cartpole-steps 100000]
-        [--pixel-steps 8192] [--tmaze-long-steps 40960] [--variants plain,fast_dummy,fast,ppo,seq,refresh]
+        [--pixel-steps 8192] [--tmaze-long-steps 40960] [--variants plain,fast_dummy,fast,ppo,seq,refresh,gru]
         [--seed 0] [--out benchmarks/results/recurrent_ppo.md]
 
 For each: steps/s, wall seconds in total, in ``collect_rollouts`` (and of that, in the env's ``step``), in
@@ -50,7 +51,15 @@ from recurrent_rl.config.loader import load_config  # noqa: E402
 from recurrent_rl.vecenv.build import build_vec_env  # noqa: E402
 from recurrent_rl.vecenv.normalization import sync_normalization  # noqa: E402
 
-PLAIN, FAST_DUMMY, FAST, PPO, SEQ, REFRESH = "plain", "fast_dummy", "fast", "ppo", "seq", "refresh"
+PLAIN, FAST_DUMMY, FAST, PPO, SEQ, REFRESH, GRU = (
+    "plain",
+    "fast_dummy",
+    "fast",
+    "ppo",
+    "seq",
+    "refresh",
+    "gru",
+)
 SEQUENCE_LENGTH = 32  # the seq variant's algo.sequence_length (run where n_steps >= MIN_STEPS_FOR_SEQ)
 MIN_STEPS_FOR_SEQ = 128
 # key -> (label, overrides)
@@ -67,6 +76,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
         "FastRecurrentPPO, refresh_states, batched env",
         ["env.vec_env=batched", "algo.refresh_states=true"],
     ),
+    GRU: ("FastRecurrentPPO, GRU memory, batched env", ["env.vec_env=batched", "policy.memory=gru"]),
 }
 # suite -> (config, PPO config or None, eval episodes)
 SUITES: dict[str, tuple[str, str | None, int]] = {
@@ -197,6 +207,15 @@ def ratios(results: dict[str, Result]) -> list[str]:
             f"- memoryless PPO / ours: ours takes **{ppo.fps / ours.fps:.2f}x** the time of memoryless PPO "
             f"({ours.cpu_seconds / ppo.cpu_seconds:.2f}x in CPU time); train() {ours.train / ppo.train:.2f}x."
         )
+    gru = results.get(GRU)
+    for reference, name in ((ours, "our LSTM (batched env)"), (plain, "sb3-contrib's LSTM (DummyVecEnv)")):
+        if gru and reference:
+            lines.append(
+                f"- GRU (ours, batched env) / {name}: **{gru.fps / reference.fps:.2f}x** steps/s "
+                f"({reference.cpu_seconds / gru.cpu_seconds:.2f}x in CPU time); train() takes "
+                f"{gru.train / reference.train:.2f}x the time, collect_rollouts() "
+                f"{gru.collect / reference.collect:.2f}x."
+            )
     for variant, option in ((SEQ, f"sequence_length {SEQUENCE_LENGTH}"), (REFRESH, "refresh_states")):
         on = results.get(variant)
         if ours and on:
@@ -210,7 +229,7 @@ def ratios(results: dict[str, Result]) -> list[str]:
 
 def report(tables: dict[str, dict[str, Result]], args: argparse.Namespace, load_before: str) -> str:
     lines = [
-        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO (batched envs, training options) vs PPO",
+        "# RecurrentPPO speed: sb3-contrib vs FastRecurrentPPO (batched envs, training options, GRU) vs PPO",
         "",
         f"One process, seed {args.seed}, **torch.set_num_threads(1)**; torch {th.__version__}, "
         f"stable-baselines3 {stable_baselines3.__version__}, sb3-contrib {sb3_contrib.__version__}, "

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, get_args
 
 import gymnasium as gym
-import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -18,8 +17,15 @@ from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 from torch import nn
 
 from recurrent_rl.algo.extractors import FEATURE_EXTRACTORS, MIN_IMAGE_SIDE, integer_features_kwargs
+from recurrent_rl.algo.memory import MEMORIES, memory_kind_of_weights, memory_of
 from recurrent_rl.artifacts import model_file
-from recurrent_rl.config.schema import ActivationName, Config, FeatureExtractorName, LinearSchedule
+from recurrent_rl.config.schema import (
+    ActivationName,
+    Config,
+    FeatureExtractorName,
+    LinearSchedule,
+    MemoryName,
+)
 from recurrent_rl.errors import UserError
 
 #: ``policy.activation`` value -> activation class.
@@ -41,6 +47,7 @@ def check_registry(table: Iterable[Any], names: Any, what: str) -> None:
 
 check_registry(ACTIVATIONS, ActivationName, "policy.activation")
 check_registry(FEATURE_EXTRACTORS, FeatureExtractorName, "policy.features_extractor")
+check_registry(MEMORIES, MemoryName, "policy.memory")
 
 
 def algorithm_class(cfg: Config) -> type[OnPolicyAlgorithm]:
@@ -77,6 +84,8 @@ def policy_kwargs(cfg: Config, observation_space: gym.Space | None = None) -> di
             enable_critic_lstm=policy.enable_critic_lstm,
             shared_lstm=policy.shared_lstm,
         )
+        if policy.memory != "lstm":  # LSTM model files stay exactly sb3-contrib's (no extra keyword)
+            kwargs["memory"] = policy.memory
     return kwargs
 
 
@@ -136,17 +145,16 @@ def check_spaces(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
 
 
 def add_forget_bias(policy: BasePolicy, value: float) -> None:
-    """Add ``value`` to the forget-gate bias of every LSTM of ``policy`` (actor, critic, every layer).
+    """Add ``value`` to the bias of the gate that keeps the memory (LSTM: forget gate f; GRU: update gate z)
+    of every memory of ``policy`` (actor, critic, every layer).
 
-    PyTorch orders an LSTM's gates (input, forget, cell, output); its forget gate starts near
-    sigmoid(0) = 0.5, so a cell halves its content every step. A bias ``b`` makes that sigmoid(b).
+    That gate starts near sigmoid(0) = 0.5, so a unit halves its content every step; a bias ``b`` makes the
+    kept share sigmoid(b).
     """
-    for lstm in (module for module in policy.modules() if isinstance(module, nn.LSTM)):
-        size = lstm.hidden_size
-        for layer in range(lstm.num_layers):
-            bias = getattr(lstm, f"bias_ih_l{layer}")
-            with torch.no_grad():
-                bias[size : 2 * size] += value
+    for name in ("lstm_actor", "lstm_critic"):
+        module = getattr(policy, name, None)
+        if module is not None:
+            memory_of(module).add_keep_bias(value)
 
 
 def build_model(cfg: Config, env: VecEnv) -> OnPolicyAlgorithm:
@@ -194,6 +202,7 @@ def build_policy(cfg: Config, observation_space: gym.Space, action_space: gym.Sp
 def load_policy_weights(policy: BasePolicy, model_zip: Path) -> None:
     """Load ``policy.pth`` from an SB3 model.zip with ``weights_only=True``: no pickle is executed."""
     state = model_file.read_tensors(model_zip, "policy.pth", policy.device)
+    check_memory_kind(policy, state, model_zip)
     try:
         policy.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -204,3 +213,14 @@ def load_policy_weights(policy: BasePolicy, model_zip: Path) -> None:
             f"{detail}"
         ) from None
     policy.set_training_mode(False)
+
+
+def check_memory_kind(policy: BasePolicy, state: dict[str, Any], model_zip: Path) -> None:
+    """A model file whose memory (LSTM, GRU) is not the config's ``policy.memory``: one clear error."""
+    module = getattr(policy, "lstm_actor", None)
+    saved = memory_kind_of_weights(state)
+    if module is not None and saved is not None and saved.name != memory_of(module).name:
+        raise UserError(
+            f"{model_zip}: the model's memory is {saved.name}, the config's policy.memory is "
+            f"{memory_of(module).name}; use the config the model was trained with"
+        )

@@ -89,7 +89,7 @@ class FastRecurrentPPO(RecurrentPPO):
         dict_observations = isinstance(self.observation_space, spaces.Dict)
         buffer_cls = FastRecurrentDictRolloutBuffer if dict_observations else FastRecurrentRolloutBuffer
         lstm = self.policy.lstm_actor
-        assert isinstance(lstm, nn.LSTM)
+        assert isinstance(lstm, nn.RNNBase)
         self.rollout_buffer = buffer_cls(
             self.n_steps,
             self.observation_space,

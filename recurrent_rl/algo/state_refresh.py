@@ -86,7 +86,7 @@ def rollout_features(
 
 
 def states_over_rollout(
-    features: th.Tensor, episode_starts: th.Tensor, initial: th.Tensor, lstm: nn.LSTM
+    features: th.Tensor, episode_starts: th.Tensor, initial: th.Tensor, lstm: nn.Module
 ) -> th.Tensor:
     """The states of ``lstm`` before every step of every env: ``initial`` at the first step, then one
     step at a time, reset where an episode starts (what collection stores).

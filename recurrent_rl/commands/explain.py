@@ -1,4 +1,4 @@
-"""``recurrent-rl explain RUN_DIR|MODEL_ZIP``: the actor LSTM's gates, what its memory holds, and where."""
+"""``recurrent-rl explain RUN_DIR|MODEL_ZIP``: the actor memory's gates, what it holds, and where."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from recurrent_rl.artifacts.saved_run import SavedRun
 
 NAME = "explain"
-HELP = "show the LSTM's gates, probe what its memory holds, find and clamp the memory cells"
+HELP = "show the memory's (LSTM, GRU) gates, probe what it holds, find and clamp the memory cells"
 OUTPUTS = ("trace.npz", "summary.json", "gates.png", "probes.png")
 MAX_ENVS = 8
 MIN_EPISODES, MAX_EPISODES = 10, 1000  # probes need episodes; every step's gates are held in memory
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     cfg = saved.require_config()
     if cfg.algo.name != "recurrent_ppo":
         raise UserError(
-            f"explain: {saved.model} is a memoryless policy (algo.name: {cfg.algo.name}); no LSTM"
+            f"explain: {saved.model} is a memoryless policy (algo.name: {cfg.algo.name}); no memory"
         )
     out = args.out if args.out is not None else saved.run_dir / "explain"
     with claim_outputs("explain --out", [Output(out, OUTPUTS)], args.force):

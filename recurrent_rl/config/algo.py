@@ -13,7 +13,8 @@ _SCHEDULE = "a number, or a linear schedule written as data: {linear: [start, en
 
 class AlgoConfig(Section):
     name: Literal["recurrent_ppo", "ppo"] = Field(
-        "recurrent_ppo", description="recurrent_ppo: an LSTM policy; ppo: the memoryless baseline"
+        "recurrent_ppo",
+        description="recurrent_ppo: a recurrent policy (LSTM or GRU); ppo: the memoryless baseline",
     )
     implementation: Literal["fast", "sb3"] = Field(
         "fast",
@@ -26,8 +27,8 @@ class AlgoConfig(Section):
     n_steps: int = Field(
         128,
         ge=1,
-        description="steps per env in each rollout; also the length of the sequences the LSTM is trained on, "
-        "unless sequence_length is set",
+        description="steps per env in each rollout; also the length of the sequences the memory is trained "
+        "on, unless sequence_length is set",
     )
     batch_size: int = Field(
         128, ge=2, description="transitions per minibatch; at most n_steps * env.n_envs (checked at load)"
@@ -68,7 +69,7 @@ class AlgoConfig(Section):
         False,
         strict=True,
         description="recurrent_ppo, implementation fast: before each epoch after the first, recompute the "
-        "rollout's stored LSTM states with the current weights (one LSTM pass over the rollout)",
+        "rollout's stored memory states with the current weights (one memory pass over the rollout)",
     )
 
     @field_validator("learning_rate", "clip_range", "clip_range_vf")

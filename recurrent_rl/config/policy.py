@@ -1,7 +1,9 @@
-"""The ``policy`` section: the policy class, its LSTM and its MLP heads.
+"""The ``policy`` section: the policy class, its memory (LSTM or GRU) and its MLP heads.
 
-Names that select a class (activation, features extractor) are stated once, as the Literals below; the
-classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
+Names that select a class (memory, activation, features extractor) are stated once, as the Literals below;
+the classes they select live in :mod:`recurrent_rl.algo`, whose tables are checked against these Literals.
+The memory keys keep sb3-contrib's LSTM names (``lstm_hidden_size``, ``n_lstm_layers``, ...) and apply to
+whichever memory ``memory`` chooses.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
 FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
+MemoryName = Literal["lstm", "gru"]
 
 
 class PolicyConfig(Section):
@@ -24,23 +27,28 @@ class PolicyConfig(Section):
         description=f"the policy class: {', '.join(RECURRENT_POLICIES)} for recurrent_ppo; "
         f"{', '.join(MEMORYLESS_POLICIES)} for ppo",
     )
-    lstm_hidden_size: int = Field(64, ge=1, le=4096, description="cells in each LSTM layer")
-    n_lstm_layers: int = Field(1, ge=1, le=8, description="stacked LSTM layers")
-    enable_critic_lstm: bool = Field(True, description="the critic has its own LSTM")
+    memory: MemoryName = Field(
+        "lstm",
+        description="the recurrent cell: lstm (sb3-contrib's) or gru (algo.implementation fast only); the "
+        "lstm_* keys, enable_critic_lstm, shared_lstm and forget_bias apply to either",
+    )
+    lstm_hidden_size: int = Field(64, ge=1, le=4096, description="units in each memory (LSTM or GRU) layer")
+    n_lstm_layers: int = Field(1, ge=1, le=8, description="stacked memory (LSTM or GRU) layers")
+    enable_critic_lstm: bool = Field(True, description="the critic has its own memory (LSTM or GRU)")
     shared_lstm: bool = Field(
-        False, description="actor and critic share one LSTM (needs enable_critic_lstm: false)"
+        False, description="actor and critic share one memory (needs enable_critic_lstm: false)"
     )
     forget_bias: float = Field(
         0.0,
         ge=-10,
         le=10,
-        description="added to every LSTM forget-gate bias at initialisation: +b keeps a cell's content for "
-        "about 1 + e^b steps instead of ~2, so a cue seen 100 steps back still reaches the gradient; 5 for "
-        "memories of ~100 steps",
+        description="added at initialisation to the bias of the gate that keeps the memory: the LSTM's "
+        "forget gate f, the GRU's update gate z; +b keeps a unit's content for about 1 + e^b steps instead "
+        "of ~2, so a cue seen 100 steps back still reaches the gradient; 5 for memories of ~100 steps",
     )
     net_arch: list[int] | dict[Literal["pi", "vf"], list[int]] | None = Field(
         None,
-        description="the MLP layers after the LSTM: {pi: [32], vf: [32]} for actor and critic, or a list "
+        description="the MLP layers after the memory: {pi: [32], vf: [32]} for actor and critic, or a list "
         "such as [64, 64] for both; null: Stable-Baselines3's default",
     )
     activation: ActivationName = Field("tanh", description="activation function of the MLP layers")

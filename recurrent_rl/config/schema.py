@@ -23,6 +23,7 @@ from recurrent_rl.config.policy import (
     RECURRENT_POLICIES,
     ActivationName,
     FeatureExtractorName,
+    MemoryName,
     PolicyConfig,
 )
 from recurrent_rl.config.run import LoggingConfig, StopAt, TrainConfig
@@ -40,6 +41,7 @@ __all__ = [
     "FeatureExtractorName",
     "LinearSchedule",
     "LoggingConfig",
+    "MemoryName",
     "NormalizeConfig",
     "PolicyConfig",
     "Schedule",
@@ -59,8 +61,8 @@ class Config(_Section):
     )
     policy: PolicyConfig = Field(
         default_factory=PolicyConfig,
-        description="the policy: its class, LSTM and MLP layers; the LSTM keys are ignored when algo.name is "
-        "ppo",
+        description="the policy: its class, memory (LSTM or GRU) and MLP layers; the memory keys are ignored "
+        "when algo.name is ppo",
     )
     train: TrainConfig = Field(
         default_factory=TrainConfig,
@@ -103,6 +105,9 @@ class Config(_Section):
                 )
         if recurrent:
             check_sequence_options(algo)
+        if recurrent and policy.memory != "lstm" and algo.implementation == "sb3":
+            expected = "lstm with algo.implementation: sb3 (sb3-contrib's RecurrentPPO has only the LSTM)"
+            raise ConstraintError("policy.memory", policy.memory, expected)
         if recurrent and policy.shared_lstm and policy.enable_critic_lstm:
             raise ConstraintError(
                 "policy.shared_lstm",

@@ -1,7 +1,8 @@
 """Make an exported policy smaller: global magnitude pruning, int8 dynamic quantization, and their cost.
 
 Pruning zeroes weights in place (a dense ONNX file of the same size, which compresses well with zip);
-int8 stores the LSTM and MatMul weights in one byte each. Neither is free: measure the return with
+int8 stores the LSTM and MatMul weights in one byte each (onnxruntime has no quantized GRU op: a GRU's own
+weights stay float32, the MLP layers are quantized). Neither is free: measure the return with
 :func:`recurrent_rl.deploy.check.play` and the time with :func:`latency_us` before shipping.
 """
 
@@ -24,8 +25,9 @@ from torch.nn.utils import prune as torch_prune
 
 
 def prunable_weights(policy: Any) -> list[tuple[str, nn.Module, str]]:
-    """``(name, module, attribute)`` of the actor's weight matrices: LSTM ``weight_ih``/``weight_hh`` of
-    every layer, the actor MLP's and the action net's Linear weights (not biases, not the critic)."""
+    """``(name, module, attribute)`` of the actor's weight matrices: the memory's (LSTM or GRU)
+    ``weight_ih``/``weight_hh`` of every layer, the actor MLP's and the action net's Linear weights (not
+    biases, not the critic)."""
     found: list[tuple[str, nn.Module, str]] = []
     lstm = getattr(policy, "lstm_actor", None)
     if lstm is not None:
@@ -48,7 +50,7 @@ def copy_policy(policy: Any) -> Any:
     ``copy.deepcopy`` fails on a policy that has run a forward pass (it keeps non-leaf tensors)."""
     params = policy._get_constructor_parameters()
     lstm = getattr(policy, "lstm_actor", None)
-    if lstm is not None:  # sb3-contrib leaves its LSTM arguments out of the constructor parameters
+    if lstm is not None:  # sb3-contrib leaves its memory arguments out of the constructor parameters
         params.update(
             lstm_hidden_size=lstm.hidden_size,
             n_lstm_layers=lstm.num_layers,

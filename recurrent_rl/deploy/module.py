@@ -4,19 +4,23 @@
 ``policy.predict(..., deterministic=True)`` would return, plus the action logits (Discrete, MultiDiscrete,
 MultiBinary) or the action mean (Box). Every piece of state is an explicit input and output:
 
-* ``h``, ``c``: the actor LSTM's states, ``(n_layers, batch, hidden)``;
+* the actor memory's states, ``(n_layers, batch, hidden)``, named by the memory
+  (:attr:`~recurrent_rl.algo.memory.base.Memory.state_names`): ``h``, ``c`` for an LSTM, ``h`` for a GRU;
 * ``stack`` (``stack.<key>`` for Dict spaces) when ``frame_stack`` is set: the last ``k`` normalised frames,
   laid out as SB3's ``VecFrameStack`` lays them out (newest last along the stacking axis);
 * ``episode_start``: ``(batch,)`` float, 1.0 on an episode's first step: zeroes that row's LSTM state and
   frame stack before the step, as sb3-contrib and ``VecFrameStack`` do.
 
+The memory runs as the module itself (``nn.LSTM`` / ``nn.GRU``), which the ONNX exporters turn into the native
+``LSTM`` / ``GRU`` op.
+
 Observation pipeline, in the order of the project's vector env: VecNormalize (float64 arithmetic, as SB3) ->
 frame stack -> channel-last to channel-first (``VecTransposeImage``) -> SB3's ``preprocess_obs`` -> extractor.
 
 Inputs are positional in :attr:`PolicyModule.input_names` order: ``obs`` (or ``obs.<key>`` per key),
-``h``, ``c`` (recurrent), the stacks, ``episode_start`` (recurrent or stacked). Outputs follow
+the memory's states (recurrent), the stacks, ``episode_start`` (recurrent or stacked). Outputs follow
 :attr:`PolicyModule.output_names`: ``action``, ``logits`` (when ``with_logits``), then the new states named
-``h_out``, ``c_out``, ``stack_out`` (``stack_out.<key>``): ONNX forbids an input and an output of one name.
+``h_out`` (``c_out``), ``stack_out`` (``stack_out.<key>``): ONNX forbids an input and an output of one name.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from recurrent_rl.algo.memory import Memory, memory_of
 from recurrent_rl.deploy.parts import ActionHead, ObsNormalization, ObsPath, torch_dtype
 
 __all__ = ["ObsNormalization", "PolicyModule", "state_output", "torch_dtype"]
@@ -87,12 +92,14 @@ class PolicyModule(nn.Module):
         ]
         self.paths = nn.ModuleList(self.obs_paths)
         self.features_extractor = policy.pi_features_extractor
-        self.lstm: nn.LSTM | None = getattr(policy, "lstm_actor", None)
+        self.rnn: nn.Module | None = getattr(policy, "lstm_actor", None)  # registered: exported with the rest
+        self.memory: Memory | None = None if self.rnn is None else memory_of(self.rnn)
         self.head = ActionHead(policy)
-        self.recurrent = self.lstm is not None
+        self.recurrent = self.memory is not None
         obs_names = [f"obs.{key}" if key else "obs" for key in self.keys]
         stack_names = [f"stack.{key}" if key else "stack" for key in self.keys] if frame_stack else []
-        state = (["h", "c"] if self.recurrent else []) + stack_names
+        self.memory_state_names = list(self.memory.state_names) if self.memory is not None else []
+        state = self.memory_state_names + stack_names
         self.input_names = obs_names + state + (["episode_start"] if state else [])
         self.output_names = (
             ["action"] + (["logits"] if with_logits else []) + [state_output(n) for n in state]
@@ -106,10 +113,8 @@ class PolicyModule(nn.Module):
         n_keys = len(self.keys)
         rest = list(inputs[n_keys:])
         start = rest.pop() if rest else None
-        h = c = None
-        if self.recurrent:
-            h, c = rest[0], rest[1]
-            rest = rest[2:]
+        n_states = len(self.memory_state_names)
+        states, rest = rest[:n_states], rest[n_states:]
         processed, stacks = {}, []
         for i, (key, path) in enumerate(zip(self.keys, self.paths, strict=True)):
             processed[key], new_stack = path(inputs[i], rest[i] if rest else None, start)
@@ -117,11 +122,10 @@ class PolicyModule(nn.Module):
                 stacks.append(new_stack)
         features = self.features_extractor(processed if self.dict_obs else processed[""])
         outputs: list[torch.Tensor] = []
-        if self.lstm is not None and h is not None and c is not None and start is not None:
+        if self.memory is not None and start is not None:
             keep = (1.0 - start.to(torch.float32)).view(1, -1, 1)
-            latent, (h, c) = self.lstm(features.unsqueeze(0), (keep * h, keep * c))
-            features = latent.squeeze(0)
-            outputs = [h, c]
+            features, new_states = self.memory.export_step(features, tuple(keep * state for state in states))
+            outputs = list(new_states)
         action, logits = self.head(features)
         result = [action] + ([logits] if self.with_logits else []) + outputs + stacks
         return result[0] if len(result) == 1 else tuple(result)
@@ -132,10 +136,12 @@ class PolicyModule(nn.Module):
         return self._source[0]
 
     def state_shapes(self, batch: int) -> dict[str, tuple[int, ...]]:
-        """Shapes of the state inputs (``h``, ``c``, stacks) for ``batch`` envs."""
+        """Shapes of the state inputs (the memory's, stacks) for ``batch`` envs."""
         shapes: dict[str, tuple[int, ...]] = {}
-        if self.lstm is not None:
-            shapes["h"] = shapes["c"] = (self.lstm.num_layers, batch, self.lstm.hidden_size)
+        if self.memory is not None:
+            rnn = self.memory.module
+            for name in self.memory_state_names:
+                shapes[name] = (rnn.num_layers, batch, rnn.hidden_size)
         for key, path in zip(self.keys, self.obs_paths, strict=True):
             if self.frame_stack:
                 shapes[f"stack.{key}" if key else "stack"] = (batch, *path.stack_shape)
@@ -145,7 +151,7 @@ class PolicyModule(nn.Module):
         """Zero states (the state of a fresh episode) as numpy arrays."""
         out = {}
         for name, shape in self.state_shapes(batch).items():
-            dtype = np.float32 if name in ("h", "c") else self._stack_dtype(name)
+            dtype = np.float32 if name in self.memory_state_names else self._stack_dtype(name)
             out[name] = np.zeros(shape, dtype=dtype)
         return out
 

@@ -1,9 +1,10 @@
 """Export a :class:`~recurrent_rl.deploy.module.PolicyModule` to ONNX with explicit state and a batch axis.
 
-Graph inputs: ``obs`` (or ``obs.<key>``), ``h``, ``c``, ``stack`` (``stack.<key>``) when frame-stacked,
-``episode_start``; outputs: ``action``, ``logits``, ``h_out``, ``c_out``, ``stack_out`` (``stack_out.<key>``).
-The batch axis is dynamic everywhere (axis 1 of ``h``/``c``, axis 0 elsewhere). ``nn.LSTM`` becomes one ONNX
-``LSTM`` op per layer with both exporters.
+Graph inputs: ``obs`` (or ``obs.<key>``), the memory's state (``h``, ``c`` for an LSTM; ``h`` for a GRU),
+``stack`` (``stack.<key>``) when frame-stacked, ``episode_start``; outputs: ``action``, ``logits``, ``h_out``
+(``c_out``), ``stack_out`` (``stack_out.<key>``). The batch axis is dynamic everywhere (axis 1 of ``h``/``c``,
+axis 0 elsewhere). ``nn.LSTM`` becomes one ONNX ``LSTM`` op per layer, ``nn.GRU`` one ``GRU`` op per layer
+(``linear_before_reset=1``, PyTorch's form), with both exporters.
 
 Two exporters are available (``exporter=``): ``"legacy"`` (the TorchScript-based ``torch.onnx.export(...,
 dynamo=False)``: ~0.1 s, the smallest graph, ~10% faster in onnxruntime: 21 against 24 µs per step for the

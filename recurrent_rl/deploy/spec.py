@@ -12,9 +12,9 @@ from recurrent_rl.deploy.module import PolicyModule, state_output
 __all__ = ["describe"]
 
 FRAME_STACK_NOTE = (
-    "The frame stack is explicit state, like h and c: pass raw single observations, feed each stack_out "
-    "back as the next step's stack input, start from zeros; episode_start = 1 zeroes that row's stack "
-    "before the new frame is appended, exactly as SB3's VecFrameStack resets it. The stack holds "
+    "The frame stack is explicit state, like the memory's h (and c): pass raw single observations, feed "
+    "each stack_out back as the next step's stack input, start from zeros; episode_start = 1 zeroes that "
+    "row's stack before the new frame is appended, exactly as SB3's VecFrameStack resets it. The stack holds "
     "normalised frames (the project's env applies VecNormalize before VecFrameStack), newest last along "
     "the stacking axis. Chosen over asking the caller to stack because it keeps one rule for all state "
     "(in -> out, reset by episode_start) and puts the normalisation, stacking order and reset details, "
@@ -40,10 +40,12 @@ def _state_specs(module: PolicyModule) -> tuple[list[dict[str, Any]], list[dict[
     inputs, outputs = [], []
     zeros = module.initial_state(1)
     for name, shape in module.state_shapes(1).items():
-        axis = 1 if name in ("h", "c") else 0
+        memory = name in module.memory_state_names
+        axis = 1 if memory else 0
         symbolic: list[Any] = ["batch" if i == axis else n for i, n in enumerate(shape)]
         dtype = str(zeros[name].dtype)
-        what = f"LSTM {name} state" if name in ("h", "c") else f"last {module.frame_stack} frames ({name})"
+        kind = module.memory.name.upper() if module.memory is not None else ""
+        what = f"{kind} {name} state" if memory else f"last {module.frame_stack} frames ({name})"
         inputs.append(_spec(name, symbolic, dtype, f"{what}; zeros at first"))
         outputs.append(_spec(state_output(name), symbolic, dtype, f"new {what}: the next step's {name}"))
     return inputs, outputs
@@ -71,6 +73,19 @@ def _logits_width(space: gym.Space) -> int:
     return int(np.prod(space.shape or (1,)))
 
 
+def _memory(module: PolicyModule) -> dict[str, Any] | None:
+    memory = module.memory
+    if memory is None:
+        return None
+    rnn = memory.module
+    return {
+        "kind": memory.name,
+        "num_layers": rnn.num_layers,
+        "hidden_size": rnn.hidden_size,
+        "state": list(memory.state_names),
+    }
+
+
 def describe(module: PolicyModule, **extra: Any) -> dict[str, Any]:
     """A JSON-ready description of the graph of ``module``: inputs, outputs, state, spaces, normalisation.
 
@@ -91,14 +106,11 @@ def describe(module: PolicyModule, **extra: Any) -> dict[str, Any]:
     if module.with_logits:
         text = "action mean (before clipping)" if isinstance(space, gym.spaces.Box) else "action logits"
         outputs.append(_spec("logits", ["batch", _logits_width(space)], "float32", text))
-    lstm = module.lstm
     return {
         "recurrent": module.recurrent,
         "inputs": inputs,
         "outputs": outputs + state_out,
-        "lstm_state": None
-        if lstm is None
-        else {"num_layers": lstm.num_layers, "hidden_size": lstm.hidden_size},
+        "memory": _memory(module),
         "frame_stack": None
         if not module.frame_stack
         else {"n_stack": module.frame_stack, "note": FRAME_STACK_NOTE},

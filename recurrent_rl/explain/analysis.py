@@ -10,11 +10,11 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from recurrent_rl.artifacts.atomic import atomic_write_json
+from recurrent_rl.explain.actor import recurrent_policy
 from recurrent_rl.explain.cells import causal_check, memory_cells, outcome
-from recurrent_rl.explain.lstm import recurrent_policy
 from recurrent_rl.explain.plots import plot_gates, plot_probes
 from recurrent_rl.explain.probes import infer_kind, probe_table, steps_since_visible
-from recurrent_rl.explain.records import ExplainSummary, LstmShape, MemoryCells, ProbeResult
+from recurrent_rl.explain.records import ExplainSummary, MemoryCells, MemoryShape, ProbeResult
 from recurrent_rl.explain.trace import EnvSource, as_vec_env, trace_episodes
 from recurrent_rl.explain.trace_record import Trace
 
@@ -36,7 +36,7 @@ def explain(
 ) -> ExplainSummary:
     """Run the whole analysis; write ``trace.npz``, ``summary.json``, ``gates.png`` and ``probes.png``.
 
-    ``variable`` (default: the one the cell state adds most to) gets the memory-cell ranking and the
+    ``variable`` (default: the one the memory state adds most to) gets the memory-cell ranking and the
     causal check with ``k`` cells (default a quarter of the cells). ``kinds`` overrides the env's
     ``hidden_state_kinds``. ``needed_step`` marks where the information is needed in ``gates.png``
     (default: the last step of the plotted episode). Raises ValueError for a memoryless policy.
@@ -65,7 +65,7 @@ def explain(
             n_steps=trace.n_steps,
             seed=seed,
             n_envs=vec_env.num_envs,
-            lstm=LstmShape(int(trace.c.shape[1]), trace.n_cells),
+            memory=MemoryShape(trace.memory, trace.n_layers, trace.n_cells),
             outcome=outcome(trace),
             probes=probes,
             memory_cells=cells,
@@ -88,7 +88,7 @@ def _env_kinds(vec_env: VecEnv) -> dict[str, str]:
 
 
 def _pick_variable(probes: list[ProbeResult]) -> str | None:
-    """The variable the cell state adds most to, over the observation (c score - obs score)."""
+    """The variable the memory state adds most to, over the observation (its score - the obs score)."""
     gains = {row.variable: row.gain for row in probes if row.gain is not None}
     return max(gains, key=lambda name: gains[name]) if gains else None
 

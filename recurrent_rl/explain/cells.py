@@ -1,6 +1,7 @@
-"""Memory cells: which cells of ``c`` hold a hidden variable, and does the policy need them?
+"""Memory cells: which cells of the memory state (LSTM ``c``, GRU ``h``) hold a hidden variable, and does the
+policy need them?
 
-Cells are ranked by their contribution to a linear probe on the standardised cell state while the
+Cells are ranked by their contribution to a linear probe on the standardised memory state while the
 information is held (seen earlier, not visible now): probe weight times how much the cell moves with the
 variable (see :func:`rank_cells`). The causal check replays the same episodes (same
 seeds) with the top-k cells clamped to zero from the step after the information was seen, against k
@@ -34,9 +35,9 @@ def _separation(z: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
 def rank_cells(
     trace: Trace, key: str, kind: str, layer: int = -1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cells of ``c`` (layer ``layer``) ranked for ``key``: the order, the probe weights and contributions.
+    """Cells of the memory state (layer ``layer``) ranked for ``key``: order, probe weights, contributions.
 
-    A linear probe is fitted on the standardised cell state at the steps where ``key`` is held
+    A linear probe is fitted on the standardised memory state at the steps where ``key`` is held
     (:func:`hold_mask`; all steps if none). A cell's contribution is its weight (norm over the classes)
     times how much its standardised value moves with ``key`` (:func:`_separation`), i.e. its share of
     the probe's decision. Ranking by weight alone is misleading with a nearly separable target: most of
@@ -47,7 +48,7 @@ def rank_cells(
     rows = hold_mask(trace, key) & np.isfinite(trace.hidden_state[key])
     if not rows.any():
         rows = np.isfinite(trace.hidden_state[key])
-    x, y = trace.c[rows, layer], trace.hidden_state[key][rows]
+    x, y = trace.state[rows, layer], trace.hidden_state[key][rows]
     if len(np.unique(y)) < 2:
         raise ValueError(f"cannot rank cells for {key!r}: it takes a single value in the trace")
     with warnings.catch_warnings():
@@ -59,25 +60,25 @@ def rank_cells(
 
 
 def memory_cells(trace: Trace, key: str, kind: str, k: int, layer: int = -1) -> MemoryCells:
-    """The top-``k`` cells for ``key``, each with its probe weight and mean forget gate while held."""
+    """The top-``k`` cells for ``key``, each with its probe weight and mean keep gate while held."""
     order, weights, contribution = rank_cells(trace, key, kind, layer)
     rows = hold_mask(trace, key)
-    forget = trace.f[rows, layer] if rows.any() else trace.f[:, layer]
+    keep = trace.keep[rows, layer] if rows.any() else trace.keep[:, layer]
     top = order[:k]
     return MemoryCells(
         variable=key,
-        layer=layer % trace.c.shape[1],
+        layer=layer % trace.n_layers,
         k=k,
+        state=trace.memory_class.memory_state,
+        keep_gate=trace.memory_class.keep_gate,
         held_steps=int(rows.sum()),
         cells=[
             MemoryCell(
-                int(cell), float(contribution[cell]), float(weights[cell]), float(forget[:, cell].mean())
+                int(cell), float(contribution[cell]), float(weights[cell]), float(keep[:, cell].mean())
             )
             for cell in top
         ],
-        mean_forget_other_cells=float(np.delete(forget, top, axis=1).mean())
-        if len(top) < len(order)
-        else None,
+        mean_keep_other_cells=float(np.delete(keep, top, axis=1).mean()) if len(top) < len(order) else None,
         order=[int(cell) for cell in order],
     )
 

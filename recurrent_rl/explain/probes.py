@@ -1,4 +1,5 @@
-"""Linear probes: how well a hidden variable can be read from the observation, ``h`` or ``c``.
+"""Linear probes: how well a hidden variable can be read from the observation and the memory's states (LSTM
+``h`` and ``c``, GRU ``h``).
 
 Discrete variables get a LogisticRegression (score: accuracy, chance: the majority-class rate),
 continuous ones a Ridge regression (score: R^2, chance: 0), both on standardised features and
@@ -23,7 +24,7 @@ from recurrent_rl.explain.records import LastStepScores, ProbeResult, Retention
 from recurrent_rl.explain.trace_record import Trace
 
 DISCRETE, CONTINUOUS = "discrete", "continuous"
-SOURCES = ("obs", "h", "c")
+SOURCES = ("obs", "h", "c")  # every probe input there can be (a GRU has no c)
 VISIBLE_BASIS, START_BASIS = "steps since visible", "steps since episode start"
 
 
@@ -41,8 +42,9 @@ def make_probe(kind: str) -> Pipeline:
 
 
 def sources(trace: Trace, layer: int = -1) -> dict[str, np.ndarray]:
-    """The probe inputs: the observation, and ``h`` and ``c`` of LSTM ``layer``."""
-    return {"obs": trace.observations, "h": trace.h[:, layer], "c": trace.c[:, layer]}
+    """The probe inputs: the observation and the states of memory layer ``layer`` (LSTM h, c; GRU h)."""
+    states = trace.memory_class.state_names
+    return {"obs": trace.observations, **{name: trace.gates[name][:, layer] for name in states}}
 
 
 def cross_validated(
@@ -113,7 +115,7 @@ def _buckets(since: np.ndarray, max_buckets: int = 20) -> tuple[np.ndarray, np.n
 
 
 def probe_variable(trace: Trace, key: str, kind: str, layer: int = -1, min_rows: int = 5) -> ProbeResult:
-    """Probe scores of one hidden variable from the observation, ``h`` and ``c`` (see the module doc)."""
+    """Probe scores of one hidden variable from the observation and the memory's states (see module doc)."""
     y_all = trace.hidden_state[key]
     rows = np.isfinite(y_all)
     y, groups = y_all[rows], trace.episode[rows]
@@ -130,9 +132,10 @@ def probe_variable(trace: Trace, key: str, kind: str, layer: int = -1, min_rows:
         metric,
         int(rows.sum()),
         chance=chance(y, kind),
+        state=trace.memory_class.memory_state,
         obs=scores["obs"],
         h=scores["h"],
-        c=scores["c"],
+        c=scores.get("c"),
         last_step=_last_step(trace.dones[rows], inputs, y, groups, kind, min_rows),
         retention=_retention(steps_since_visible(trace, key), rows, predictions, y, kind, min_rows),
     )
@@ -169,7 +172,7 @@ def _retention(
     """The out-of-fold scores by steps since visible (buckets of at least ``min_rows`` rows)."""
     since, basis = since_basis
     bucket, centres = _buckets(since[rows])
-    curve = Retention(basis)
+    curve = Retention(basis, c=[] if "c" in predictions else None)
     for b, centre in enumerate(centres):
         members = bucket == b
         if members.sum() < min_rows:

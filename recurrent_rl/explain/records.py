@@ -56,19 +56,22 @@ class LastStepScores:
 
 @dataclass(frozen=True)
 class Retention:
-    """Probe scores by the number of steps since the information was visible (``basis``)."""
+    """Probe scores by the number of steps since the information was visible (``basis``); ``c`` is None
+    for a memory without a cell state (GRU)."""
 
     basis: str
     steps: list[float] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     obs: list[float] = field(default_factory=list)
     h: list[float] = field(default_factory=list)
-    c: list[float] = field(default_factory=list)
+    c: list[float] | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Linear-probe scores of one hidden variable from the observation, ``h`` and ``c``, or why skipped."""
+    """Linear-probe scores of one hidden variable from the observation and the memory's states (``h``, and
+    ``c`` for an LSTM), or why skipped. ``state`` names the state that holds the memory (LSTM ``c``, GRU
+    ``h``)."""
 
     variable: str
     kind: str
@@ -76,6 +79,7 @@ class ProbeResult:
     rows: int
     skipped: str | None = field(default=None, metadata=OPTIONAL)
     chance: float | None = field(default=None, metadata=OPTIONAL)
+    state: str | None = field(default=None, metadata=OPTIONAL)
     obs: float | None = field(default=None, metadata=OPTIONAL)
     h: float | None = field(default=None, metadata=OPTIONAL)
     c: float | None = field(default=None, metadata=OPTIONAL)
@@ -84,30 +88,35 @@ class ProbeResult:
 
     @property
     def gain(self) -> float | None:
-        """How much better ``c`` predicts the variable than the observation does (None if skipped)."""
-        return None if self.c is None or self.obs is None else self.c - self.obs
+        """How much better the memory state predicts the variable than the observation (None if skipped)."""
+        held = None if self.state is None else getattr(self, self.state)
+        return None if held is None or self.obs is None else held - self.obs
 
 
 @dataclass(frozen=True)
 class MemoryCell:
-    """One cell of ``c``: its share of the probe's decision, probe weight and mean forget gate while held."""
+    """One cell of the memory state: its share of the probe's decision, probe weight and mean keep gate
+    (LSTM forget gate f, GRU update gate z) while held."""
 
     cell: int
     contribution: float
     weight: float
-    mean_forget: float
+    mean_keep: float
 
 
 @dataclass(frozen=True)
 class MemoryCells:
-    """The top-``k`` cells for ``variable`` (of LSTM ``layer``); ``order`` ranks every cell."""
+    """The top-``k`` cells of ``state`` (LSTM ``c``, GRU ``h``) for ``variable`` (of memory layer ``layer``),
+    with the mean of ``keep_gate`` (LSTM ``f``, GRU ``z``); ``order`` ranks every cell."""
 
     variable: str
     layer: int
     k: int
+    state: str
+    keep_gate: str
     held_steps: int
     cells: list[MemoryCell]
-    mean_forget_other_cells: float | None
+    mean_keep_other_cells: float | None
     order: list[int]
 
 
@@ -126,7 +135,10 @@ class CausalCheck:
 
 
 @dataclass(frozen=True)
-class LstmShape:
+class MemoryShape:
+    """The actor's memory: its kind (``lstm``, ``gru``), layers and cells per layer."""
+
+    kind: str
     layers: int
     cells: int
 
@@ -139,7 +151,7 @@ class ExplainSummary:
     n_steps: int
     seed: int
     n_envs: int
-    lstm: LstmShape
+    memory: MemoryShape
     outcome: Outcome
     probes: list[ProbeResult]
     memory_cells: MemoryCells | None

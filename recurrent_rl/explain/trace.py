@@ -1,8 +1,9 @@
-"""Play deterministic episodes and record every step, with the actor LSTM's gates recomputed.
+"""Play deterministic episodes and record every step, with the actor memory's gates recomputed.
 
-The gates come from the LSTM's own weights (:func:`recurrent_rl.explain.lstm.lstm_step`) and the action
-from the recomputed ``h`` exactly as ``policy.predict(obs, state, episode_start, deterministic=True)``
-computes it; without a clamp every step is checked against ``predict`` (actions equal, states to 1e-4).
+The gates come from the memory's own weights (:meth:`~recurrent_rl.algo.memory.base.Memory.recompute`: LSTM
+i, f, g, o, c, h; GRU r, z, n, h) and the action from the recomputed ``h`` exactly as
+``policy.predict(obs, state, episode_start, deterministic=True)`` computes it; without a clamp every step is
+checked against ``predict`` (actions equal, states to 1e-4).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
+from recurrent_rl.algo.memory.base import reset
 from recurrent_rl.evaluation.episodes import Step, episode_steps
-from recurrent_rl.explain.lstm import deterministic_actions, lstm_step, recurrent_policy
+from recurrent_rl.explain.actor import actor_memory, deterministic_actions, recurrent_policy
 from recurrent_rl.explain.trace_record import ROWS, Trace
 
 EnvSource = VecEnv | gym.Env[Any, Any] | Callable[[], VecEnv | gym.Env[Any, Any]]
@@ -28,7 +30,8 @@ EnvSource = VecEnv | gym.Env[Any, Any] | Callable[[], VecEnv | gym.Env[Any, Any]
 
 @dataclass
 class Clamp:
-    """Force ``cells`` of the cell state ``c`` of LSTM layer ``layer`` to zero while information is held.
+    """Force ``cells`` of the memory state (LSTM: the cell state ``c``; GRU: ``h``) of layer ``layer`` to zero
+    while information is held.
 
     With ``key`` the clamp is on from the step after ``info["hidden_state_visible"][key]`` was True
     (at steps where it is False again); with ``key=None`` from the episode's second step on.
@@ -80,24 +83,26 @@ def _verify(
     state: tuple[np.ndarray, np.ndarray],
     starts: np.ndarray,
     actions: np.ndarray,
-    h: np.ndarray,
-    c: np.ndarray,
+    new_state: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    expected, (h_ref, c_ref) = policy.predict(obs, state, starts, deterministic=True)  # type: ignore[misc]
+    """``predict`` from ``state`` (sb3-contrib's pair) gives ``actions`` and ``new_state`` (to 1e-4)."""
+    expected, reference = policy.predict(obs, state, starts, deterministic=True)
+    assert reference is not None
     same = (
         np.allclose(expected, actions, atol=1e-5)
         if actions.dtype.kind == "f"
         else np.array_equal(expected, actions)
     )
-    error = max(float(np.abs(h_ref - h).max()), float(np.abs(c_ref - c).max()))
+    error = max(float(np.abs(want - got).max()) for want, got in zip(reference, new_state, strict=True))
     if not same or error > 1e-4:
         raise RuntimeError(
-            f"recomputed LSTM disagrees with policy.predict (state error {error:.2e}, actions equal: {same})"
+            f"recomputed memory disagrees with policy.predict (state error {error:.2e}, "
+            f"actions equal: {same})"
         )
 
 
 class _ClampMask:
-    """Per step, which cells of ``c`` a :class:`Clamp` zeroes in each env (1 keeps a cell, 0 zeroes it)."""
+    """Per step, which cells of the memory state a :class:`Clamp` zeroes in each env (1 keeps, 0 zeroes)."""
 
     def __init__(self, clamp: Clamp, n_envs: int, n_cells: int, device: th.device) -> None:
         self.clamp, self.shape, self.device = clamp, (n_envs, n_cells), device
@@ -117,32 +122,33 @@ class _ClampMask:
 
 
 class _RecomputedActor:
-    """The policy's deterministic actions from the actor LSTM recomputed from its weights.
+    """The policy's deterministic actions from the actor memory recomputed from its weights.
 
-    The LSTM state is carried per env and zeroed at ``episode_starts``; the gates of the last step are kept
-    in ``gates``. Without a clamp mask every step is checked against ``predict``.
+    The state is carried per env, as sb3-contrib's ``(h, c)`` pair (``c`` zero for a GRU), and zeroed at
+    ``episode_starts``; the gates of the last step are kept in ``gates``. Without a clamp mask every step is
+    checked against ``predict``.
     """
 
     def __init__(self, policy: RecurrentActorCriticPolicy, n_envs: int, layer: int = -1) -> None:
-        self.policy, self.lstm, self.layer = policy, policy.lstm_actor, layer
-        shape = (self.lstm.num_layers, n_envs, self.lstm.hidden_size)
-        self.h, self.c = th.zeros(shape, device=policy.device), th.zeros(shape, device=policy.device)
+        self.policy, self.memory, self.layer = policy, actor_memory(policy), layer
+        self.state = self.memory.initial_state(n_envs, policy.device)
         self.gates = np.zeros(0)
 
     def act(self, obs: Any, episode_starts: np.ndarray, mask: th.Tensor | None = None) -> np.ndarray:
-        """One step; ``mask`` (n_envs, n_cells) multiplies the new ``c`` of layer ``layer`` (a clamp)."""
-        device = self.policy.device
-        keep = th.as_tensor(1.0 - episode_starts.astype(np.float32), device=device).view(1, -1, 1)
-        h_prev, c_prev = keep * self.h, keep * self.c
+        """One step; ``mask`` (n_envs, n_cells) multiplies the new memory state of ``layer`` (a clamp)."""
+        starts = th.as_tensor(episode_starts.astype(np.float32), device=self.policy.device)
+        previous = reset(self.state, starts)
         obs_tensor, _ = self.policy.obs_to_tensor(obs)
         with th.no_grad():
             features = BaseModel.extract_features(self.policy, obs_tensor, self.policy.pi_features_extractor)
-            gates, self.h, self.c = lstm_step(self.lstm, features, h_prev, c_prev, mask, self.layer)
-            actions = deterministic_actions(self.policy, self.h[-1])
+            named = self.memory.named_states(previous)
+            gates, new_named = self.memory.recompute(features, named, mask, self.layer)
+            self.state = self.memory.from_named(new_named)
+            actions = deterministic_actions(self.policy, self.state[0][-1])
         if mask is None:
-            state = (h_prev.cpu().numpy(), c_prev.cpu().numpy())
-            h, c = self.h.cpu().numpy(), self.c.cpu().numpy()
-            _verify(self.policy, obs, state, episode_starts, actions, h, c)
+            state = (previous[0].cpu().numpy(), previous[1].cpu().numpy())
+            new_state = (self.state[0].cpu().numpy(), self.state[1].cpu().numpy())
+            _verify(self.policy, obs, state, episode_starts, actions, new_state)
         self.gates = gates.cpu().numpy()
         return actions
 
@@ -198,7 +204,7 @@ def trace_episodes(
     """Play ``n_episodes`` deterministic episodes on ``env`` (seeded with ``seed``) and record them.
 
     The episodes are evaluation's (:func:`~recurrent_rl.evaluation.episodes.episode_steps`): the same seed
-    plays the same episodes whatever their lengths, so a clamped replay plays the same ones. The LSTM
+    plays the same episodes whatever their lengths, so a clamped replay plays the same ones. The memory's
     state is carried per env and reset at ``episode_starts``. VecNormalize statistics are frozen while
     playing. With ``clamp`` the chosen cells are forced to zero (no check against ``predict`` then).
     """
@@ -209,9 +215,8 @@ def trace_episodes(
     policy.set_training_mode(False)
     actor = _RecomputedActor(policy, vec_env.num_envs, clamp.layer if clamp else -1)
     recorder = _Recorder(vec_env, n_episodes)
-    clamp_mask = (
-        None if clamp is None else _ClampMask(clamp, vec_env.num_envs, actor.lstm.hidden_size, policy.device)
-    )
+    n_cells = actor.memory.module.hidden_size
+    clamp_mask = None if clamp is None else _ClampMask(clamp, vec_env.num_envs, n_cells, policy.device)
 
     def act(obs: Any, episode_starts: np.ndarray) -> np.ndarray:
         infos = recorder.observe(episode_starts)
@@ -224,4 +229,4 @@ def trace_episodes(
         for step in episode_steps(vec_env, n_episodes, act):
             rewards = normalizers[0].get_original_reward() if normalizers else step.rewards
             recorder.record(step, rewards, actor.gates)
-    return Trace.from_rows(recorder.rows, recorder.success)
+    return Trace.from_rows(recorder.rows, recorder.success, actor.memory)

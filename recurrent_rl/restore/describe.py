@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from recurrent_rl.algo.memory import memory_kind_of_weights
 from recurrent_rl.artifacts import model_file, records, run_folder
 from recurrent_rl.artifacts.saved_run import SavedRun, statistics_path
 from recurrent_rl.restore.live import restore
@@ -116,12 +117,13 @@ def _run_record(run_dir: Path) -> dict[str, Any] | None:
     return record
 
 
-_LSTM_WEIGHT = re.compile(r"^(?P<prefix>.*)\.weight_ih_l(?P<layer>\d+)$")
+_MEMORY_WEIGHT = re.compile(r"^(?P<prefix>.*)\.weight_ih_l(?P<layer>\d+)$")
 _LINEAR = re.compile(r"^(?P<prefix>.*)\.(?P<index>\d+)\.weight$")
 
 
 def describe_weights(state: dict[str, Any]) -> dict[str, Any]:
-    """Layer sizes, LSTMs and parameter count read from a policy state dict (shared tensors counted once)."""
+    """Layer sizes, memories (LSTM or GRU) and parameter count read from a policy state dict (shared tensors
+    counted once)."""
     tensors = {name: value for name, value in state.items() if isinstance(value, torch.Tensor)}
     seen: set[tuple[int, int, tuple[int, ...]]] = set()
     count = 0
@@ -130,15 +132,16 @@ def describe_weights(state: dict[str, Any]) -> dict[str, Any]:
         if key not in seen:
             seen.add(key)
             count += value.numel()
-    lstms: dict[str, dict[str, int]] = {}
+    lstms: dict[str, dict[str, Any]] = {}
     for name, value in tensors.items():
-        match = _LSTM_WEIGHT.match(name)
-        if match and match["layer"] == "0":
+        match = _MEMORY_WEIGHT.match(name)
+        kind = memory_kind_of_weights(tensors, match["prefix"]) if match and match["layer"] == "0" else None
+        if match and kind is not None:
             layers = sum(1 for other in tensors if other.startswith(f"{match['prefix']}.weight_ih_l"))
-            hidden = int(value.shape[0]) // 4
             lstms[match["prefix"]] = {
+                "kind": kind.name,
                 "input_size": int(value.shape[1]),
-                "hidden_size": hidden,
+                "hidden_size": int(value.shape[0]) // kind.n_gates,
                 "num_layers": layers,
             }
 
@@ -190,6 +193,8 @@ def format_report(report: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("algorithm", report["algorithm"]))
     policy = report["policy"]
     rows.append(("policy", str(policy.get("type") or policy.get("module"))))
+    if weights["lstm_actor"] is not None:
+        rows.append(("memory", weights["lstm_actor"]["kind"]))
     rows.append(("architecture", _architecture(weights, policy)))
     rows.append(("parameters", f"{weights['parameters']:,}"))
     rows.append(("observations", str(report["observation_space"])))
@@ -225,7 +230,7 @@ def _architecture(weights: dict[str, Any], policy: dict[str, Any]) -> str:
     lstm = weights["lstm_actor"]
     if lstm is not None:
         layers = "" if lstm["num_layers"] == 1 else f" x{lstm['num_layers']}"
-        parts.append(f"LSTM({lstm['input_size']}->{lstm['hidden_size']}{layers})")
+        parts.append(f"{lstm['kind'].upper()}({lstm['input_size']}->{lstm['hidden_size']}{layers})")
     activation = str(policy.get("activation") or policy.get("activation_fn") or "")
     activation = activation.removesuffix("'>").rsplit(".", 1)[-1]  # "<class '...Tanh'>" -> "Tanh"
     parts.append(f"pi {weights['policy_net']} {activation}".rstrip())
@@ -233,11 +238,11 @@ def _architecture(weights: dict[str, Any], policy: dict[str, Any]) -> str:
         parts.append(f"action Linear({weights['action_net'][0]}->{weights['action_net'][1]})")
     critic = weights["lstm_critic"]
     if critic is not None:
-        value = f"critic LSTM({critic['input_size']}->{critic['hidden_size']})"
+        value = f"critic {critic['kind'].upper()}({critic['input_size']}->{critic['hidden_size']})"
     elif weights["critic_linear"]:
         value = "critic Linear"
     else:
-        value = "critic shares the actor LSTM" if lstm is not None else "critic"
+        value = f"critic shares the actor {lstm['kind'].upper()}" if lstm is not None else "critic"
     return " -> ".join(parts) + f"; {value} -> vf {weights['value_net']}"
 
 

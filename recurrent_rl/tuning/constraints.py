@@ -2,7 +2,7 @@
 
 A search space checks each value on its own (:func:`recurrent_rl.tuning.space.check_space`); combinations
 are the sampler's: ``algo.batch_size`` above ``n_steps * n_envs``, ``algo.sequence_length`` above
-``n_steps``, and the two options sb3-contrib's implementation does not have.
+``n_steps``, and what sb3-contrib's implementation does not have (the two training options, the GRU).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def _sequence_options(values: dict[str, Any], base: Config) -> list[str]:
         if refresh:
             values["algo.refresh_states"] = False
             changed.append("algo.refresh_states true -> false (implementation: sb3)")
+        if values.get("policy.memory", base.policy.memory) != "lstm":
+            values["policy.memory"] = "lstm"
+            changed.append("policy.memory gru -> lstm (implementation: sb3)")
     elif length is not None and length > n_steps:
         values["algo.sequence_length"] = n_steps
         changed.append(f"algo.sequence_length {length} -> {n_steps} (at most n_steps)")

@@ -57,6 +57,7 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "algo.ent_coef": {"log_uniform": [1.0e-6, 0.03]},
     "algo.clip_range": {"choice": [0.1, 0.2, 0.3]},
     "algo.max_grad_norm": {"choice": [0.3, 0.5, 1.0, 2.0, 5.0]},
+    "policy.memory": {"choice": ["lstm", "gru"]},
     "policy.lstm_hidden_size": {"choice": [16, 32, 64, 128, 256]},
     "policy.n_lstm_layers": {"int": [1, 2]},
     "policy.forget_bias": {"choice": [0.0, 1.0, 3.0, 5.0]},

@@ -135,6 +135,18 @@ CONFIG_CASES = [
         [],
         "bad.yaml:6:7: env.wrappers.0: flicker: p=1.5 is out of range: expected a number in [0.0, 1.0]",
     ),
+    (
+        "unknown memory",
+        GOOD.replace("  lstm_hidden_size: 8\n", "  lstm_hidden_size: 8\n  memory: transformer\n"),
+        [],
+        "bad.yaml:12:3: policy.memory: got 'transformer', expected 'lstm' or 'gru'",
+    ),
+    (
+        "gru with sb3-contrib's RecurrentPPO",
+        GOOD,
+        ["--set", "policy.memory=gru"],
+        "policy.memory: got 'gru', expected lstm with algo.implementation: sb3",
+    ),
     ("--set without =", GOOD, ["--set", "algo.gamma"], "--set algo.gamma: expected KEY=VALUE"),
     (
         "--set bad path",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recurrent_rl.algo.build import build_model, check_spaces
+from recurrent_rl.algo.build import build_model, check_spaces, policy_kwargs
 from recurrent_rl.config.loader import load_config
 from recurrent_rl.vecenv.build import build_vec_env, check_env_config
 
@@ -42,13 +42,16 @@ def test_config_loads_and_builds(path: Path) -> None:
         env.close()
 
 
+@pytest.mark.parametrize("memory", ["lstm", "gru"])
 @pytest.mark.parametrize("critic", ["enable_critic_lstm=true", "enable_critic_lstm=false"])
-def test_forget_bias_shifts_only_the_forget_gates(critic: str) -> None:
-    """policy.forget_bias adds to the forget-gate slice of every LSTM (actor, critic, every layer)."""
+def test_forget_bias_shifts_only_the_forget_gates(critic: str, memory: str) -> None:
+    """policy.forget_bias adds to the slice of the gate that keeps the memory in every memory (actor, critic,
+    every layer): the LSTM's forget gate f, the GRU's update gate z, both PyTorch's second gate block."""
     import torch
 
     def lstm_biases(forget_bias: float) -> dict[str, torch.Tensor]:
         overrides = [f"policy.forget_bias={forget_bias}", "policy.n_lstm_layers=2", f"policy.{critic}"]
+        overrides.append(f"policy.memory={memory}")
         cfg = load_config(ROOT / "configs" / "tmaze.yaml", overrides).config
         env = build_vec_env(cfg.env, cfg.algo, n_envs=2, seed=0, training=True)
         try:
@@ -67,3 +70,14 @@ def test_forget_bias_shifts_only_the_forget_gates(critic: str) -> None:
             assert torch.allclose(delta[hidden : 2 * hidden], torch.full((hidden,), 2.5)), name
             delta[hidden : 2 * hidden] = 0
         assert torch.count_nonzero(delta) == 0, name
+
+
+def test_memory_is_ignored_by_memoryless_ppo() -> None:
+    """Like the other memory keys, policy.memory is ignored when algo.name is ppo (baselines inherit it)."""
+    cfg = load_config(ROOT / "configs" / "tmaze_ppo.yaml", ["policy.memory=gru"]).config
+    assert cfg.policy.memory == "gru" and "memory" not in policy_kwargs(cfg)
+    env = build_vec_env(cfg.env, cfg.algo, n_envs=2, seed=0, training=True)
+    try:
+        assert not hasattr(build_model(cfg, env).policy, "lstm_actor")
+    finally:
+        env.close()

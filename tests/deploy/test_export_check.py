@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from typing import Any
@@ -27,7 +26,7 @@ from recurrent_rl.deploy import (
     raw_vec_env,
     record_inputs,
 )
-from tests.helpers.export_setups import build, compare_with_sb3, small_cnn
+from tests.helpers.export_setups import build, compare_with_sb3, export_and_check, small_cnn
 
 torch.set_num_threads(1)
 
@@ -98,30 +97,12 @@ def _cnn_kwargs() -> dict[str, Any]:
     }
 
 
-def _export_and_check(setup: Any, n_episodes: int = 3, exporter: Any = None) -> None:
-    data = export_onnx(setup.module, exporter=exporter)
-    session = make_session(data)
-    names = [arg.name for arg in session.get_inputs()]
-    assert names == setup.module.input_names
-    assert [arg.name for arg in session.get_outputs()] == setup.module.output_names
-    steps, torch_play = record_inputs(setup.module, setup.raw_env(), n_episodes, seed=3)
-    result = compare(setup.module, session, steps)
-    assert result.n_steps == len(steps) > 0
-    assert result.action_mismatches == 0, result
-    assert result.max_abs_logit_diff <= 1e-4, result
-    assert result.ok()
-    onnx_play = play(session, setup.raw_env(), n_episodes, seed=3)
-    assert onnx_play.returns == pytest.approx(torch_play.returns, abs=1e-6)
-    assert onnx_play.lengths == torch_play.lengths
-    json.dumps(describe(setup.module))  # the sidecar is JSON-ready
-
-
 @pytest.mark.parametrize("name", list(SETUPS))
 def test_module_acts_as_predict_and_onnx_as_module(name: str) -> None:
     setup = build(**SETUPS[name])
     episode_ends = compare_with_sb3(setup, n_steps=80)
     assert episode_ends > 0 or name == "pendulum_lstm_box"  # resets are exercised (Pendulum: 200 steps)
-    _export_and_check(setup)
+    export_and_check(setup)
     assert all(p.requires_grad for p in setup.model.policy.parameters())  # the policy can still train
 
 
@@ -132,7 +113,7 @@ def test_cnn_lstm_channel_last_images_with_frame_stack() -> None:
     assert setup.module.paths[0].transpose
     assert setup.module.initial_state(1)["stack"].dtype == np.uint8
     compare_with_sb3(setup, n_steps=40)
-    _export_and_check(setup, n_episodes=2)
+    export_and_check(setup, n_episodes=2)
 
 
 def test_dynamo_exporter_gives_the_same_policy() -> None:

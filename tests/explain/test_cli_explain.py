@@ -35,7 +35,7 @@ def test_explain_writes_its_outputs_and_a_table(runs: dict[str, Path]) -> None:
     assert {"trace.npz", "summary.json", "gates.png", "probes.png"} <= {p.name for p in out.iterdir()}
     assert "probe cue" in done.stdout and "actor LSTM" in done.stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["n_episodes"] == 20 and summary["lstm"] == {"layers": 1, "cells": 8}
+    assert summary["n_episodes"] == 20 and summary["memory"] == {"kind": "lstm", "layers": 1, "cells": 8}
     again = run_cli("explain", runs["lstm"], "--episodes", "20", cwd=runs["lstm"])
     assert_one_error(again.returncode, again.stderr, "already holds")
 

@@ -33,7 +33,7 @@ def untrained(env_id: str, n_layers: int = 1, n_envs: int = 4, **kwargs: Any) ->
 def test_recomputed_states_equal_nn_lstm(n_layers: int) -> None:
     policy, vec_env = untrained(CARTPOLE, n_layers)
     trace = trace_episodes(policy, vec_env, n_episodes=6, seed=0)
-    assert trace.c.shape == (trace.n_steps, n_layers, 16)
+    assert trace.gates["c"].shape == (trace.n_steps, n_layers, 16)
     lstm = policy.lstm_actor
     with th.no_grad():
         for episode in range(trace.n_episodes):
@@ -45,12 +45,13 @@ def test_recomputed_states_equal_nn_lstm(n_layers: int) -> None:
             for t in range(len(x)):
                 _, state = lstm(x[t][None, None], state)
                 np.testing.assert_allclose(state[0][:, 0].numpy(), trace.h[rows][t], atol=1e-6)
-                np.testing.assert_allclose(state[1][:, 0].numpy(), trace.c[rows][t], atol=1e-6)
+                np.testing.assert_allclose(state[1][:, 0].numpy(), trace.gates["c"][rows][t], atol=1e-6)
     # The recorded gates satisfy the LSTM equations.
-    c_prev = np.where((trace.step > 0)[:, None, None], np.roll(trace.c, 1, axis=0), 0.0)
-    np.testing.assert_allclose(trace.c, trace.f * c_prev + trace.i * trace.g, atol=1e-6)
-    np.testing.assert_allclose(trace.h, trace.o * np.tanh(trace.c), atol=1e-6)
-    assert ((trace.i > 0) & (trace.i < 1)).all() and (np.abs(trace.g) < 1).all()
+    i, f, g, o, c = (trace.gates[name] for name in "ifgoc")
+    c_prev = np.where((trace.step > 0)[:, None, None], np.roll(c, 1, axis=0), 0.0)
+    np.testing.assert_allclose(c, f * c_prev + i * g, atol=1e-6)
+    np.testing.assert_allclose(trace.h, o * np.tanh(c), atol=1e-6)
+    assert ((i > 0) & (i < 1)).all() and (np.abs(g) < 1).all()
 
 
 def test_actions_are_predict_deterministic_actions() -> None:
@@ -83,8 +84,9 @@ def test_episodes_are_sorted_and_replay_identically() -> None:
         assert (first.hidden_state["cue"][rows] == first.observations[rows][0, 0]).all()
     assert np.isin(first.episode_success, [0.0, 1.0]).all()
     second = trace_episodes(policy, vec_env, n_episodes=10, seed=3)
-    for name in ("observations", "actions", "rewards", "c", "h"):
+    for name in ("observations", "actions", "rewards", "h"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    np.testing.assert_array_equal(first.gates["c"], second.gates["c"])
 
 
 def test_trace_plays_the_episodes_of_evaluate() -> None:
@@ -111,16 +113,18 @@ def test_clamp_zeroes_the_cells_while_held() -> None:
     cells = np.array([1, 7])
     trace = trace_episodes(policy, vec_env, n_episodes=8, seed=0, clamp=Clamp(cells, key="cue"))
     held = trace.step >= 1
-    assert (trace.c[held][:, -1, cells] == 0).all() and (trace.h[held][:, -1, cells] == 0).all()
-    assert (trace.c[~held][:, -1, cells] != 0).all()
-    assert (trace.c[held][:, -1, 2] != 0).all()
+    c = trace.gates["c"]
+    assert (c[held][:, -1, cells] == 0).all() and (trace.h[held][:, -1, cells] == 0).all()
+    assert (c[~held][:, -1, cells] != 0).all()
+    assert (c[held][:, -1, 2] != 0).all()
 
 
 def test_save_npz_without_pickle(tmp_path: Any) -> None:
     policy, vec_env = untrained(TMAZE, corridor_length=2)
     trace: Trace = trace_episodes(policy, vec_env, n_episodes=3, seed=0)
     with np.load(trace.save_npz(tmp_path / "trace.npz"), allow_pickle=False) as data:
-        np.testing.assert_array_equal(data["c"], trace.c)
+        np.testing.assert_array_equal(data["c"], trace.gates["c"])
+        assert str(data["memory"]) == "lstm"
         np.testing.assert_array_equal(data["hidden_state.cue"], trace.hidden_state["cue"])
         assert {"i", "f", "g", "o", "h", "hidden_state_visible.cue", "episode_success"} <= set(data.files)
 

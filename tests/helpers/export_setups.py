@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
@@ -15,7 +17,18 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecFrameStack, VecNormalize
 from torch import nn
 
-from recurrent_rl.deploy import ObsNormalization, PolicyModule, state_output
+from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
+from recurrent_rl.deploy import (
+    ObsNormalization,
+    PolicyModule,
+    compare,
+    describe,
+    export_onnx,
+    make_session,
+    play,
+    record_inputs,
+    state_output,
+)
 
 N_ENVS = 2
 
@@ -116,7 +129,8 @@ def build(
         norm.training = False
     if frame_stack:
         venv = VecFrameStack(venv, frame_stack)
-    algo = RecurrentPPO if recurrent else PPO
+    fast = "memory" in (policy_kwargs or {})  # the GRU (policy_kwargs memory) needs FastRecurrentPPO
+    algo = (FastRecurrentPPO if fast else RecurrentPPO) if recurrent else PPO
     model = algo(
         policy, venv, policy_kwargs=policy_kwargs or {}, seed=seed, n_steps=16, batch_size=16, device="cpu"
     )
@@ -162,3 +176,22 @@ def compare_with_sb3(setup: Setup, n_steps: int = 120) -> int:
         starts = dones.astype(bool)
         ends += int(dones.sum())
     return ends
+
+
+def export_and_check(setup: Any, n_episodes: int = 3, exporter: Any = None) -> None:
+    """Export ``setup``'s module; onnxruntime acts as the module on recorded episodes and plays the same."""
+    data = export_onnx(setup.module, exporter=exporter)
+    session = make_session(data)
+    names = [arg.name for arg in session.get_inputs()]
+    assert names == setup.module.input_names
+    assert [arg.name for arg in session.get_outputs()] == setup.module.output_names
+    steps, torch_play = record_inputs(setup.module, setup.raw_env(), n_episodes, seed=3)
+    result = compare(setup.module, session, steps)
+    assert result.n_steps == len(steps) > 0
+    assert result.action_mismatches == 0, result
+    assert result.max_abs_logit_diff <= 1e-4, result
+    assert result.ok()
+    onnx_play = play(session, setup.raw_env(), n_episodes, seed=3)
+    assert onnx_play.returns == pytest.approx(torch_play.returns, abs=1e-6)
+    assert onnx_play.lengths == torch_play.lengths
+    json.dumps(describe(setup.module))  # the sidecar is JSON-ready

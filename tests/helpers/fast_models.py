@@ -16,8 +16,8 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from recurrent_rl.algo import fast_policy
 from recurrent_rl.algo.fast_ppo import FastRecurrentPPO
+from recurrent_rl.algo.memory import MEMORIES
 
 TOL = 1e-5
 
@@ -108,13 +108,40 @@ def make_pair(case: str, seed: int = 0, **fast_options: Any) -> tuple[RecurrentP
     )
     plain = RecurrentPPO(policy, env_fn(), **kwargs)
     fast = FastRecurrentPPO(policy, env_fn(), **kwargs, **fast_options)
-    plain.learn(n_steps * plain.n_envs)
-    _, callback = plain._setup_learn(n_steps * plain.n_envs, reset_num_timesteps=False)
-    plain.collect_rollouts(plain.env, callback, plain.rollout_buffer, n_rollout_steps=n_steps)  # type: ignore[arg-type]
-    rollout = copy.deepcopy(plain.rollout_buffer)
+    rollout = second_rollout(plain)
     plain.train()
     fast.policy.load_state_dict(plain.policy.state_dict())
     return plain, fast, rollout
+
+
+def second_rollout(model: Any) -> Any:
+    """``model`` learns one rollout and collects a second one; a copy of that rollout (before sampling)."""
+    n_steps = model.n_steps
+    model.learn(n_steps * model.n_envs)
+    _, callback = model._setup_learn(n_steps * model.n_envs, reset_num_timesteps=False)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=n_steps)
+    return copy.deepcopy(model.rollout_buffer)
+
+
+def make_memory_pair(
+    case: str, memory: str, seed: int = 0, **fast_options: Any
+) -> tuple[FastRecurrentPPO, FastRecurrentPPO, Any]:
+    """Two FastRecurrentPPO models with ``memory`` (``policy_kwargs["memory"]``), the same weights, after a
+    training step of the first on a real rollout; and a copy of that rollout, as :func:`make_pair`."""
+    policy, env_fn, policy_kwargs, n_steps = CASES[case]
+    kwargs: dict[str, Any] = dict(
+        n_steps=n_steps,
+        batch_size=32,
+        n_epochs=2,
+        seed=seed,
+        policy_kwargs={**policy_kwargs, "memory": memory},
+    )
+    first = FastRecurrentPPO(policy, env_fn(), **kwargs, **fast_options)
+    second = FastRecurrentPPO(policy, env_fn(), **kwargs, **fast_options)
+    rollout = second_rollout(first)
+    first.train()
+    second.policy.load_state_dict(first.policy.state_dict())
+    return first, second, rollout
 
 
 def ppo_loss(policy: RecurrentActorCriticPolicy, data: Any, discrete: bool) -> tuple[th.Tensor, ...]:
@@ -179,14 +206,16 @@ def assert_same_training(plain: Any, fast: Any) -> None:
 
 
 def count_fallback_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count (in the list's one item) the calls of sb3-contrib's per-step ``_process_sequence`` that the
-    fast policy makes from now on (it needs them only for resets inside a sequence)."""
+    """Count (in the list's one item) the calls of the memories' per-step fallback (sb3-contrib's
+    ``_process_sequence`` for the LSTM) that the fast policy makes from now on (it needs them only for resets
+    inside a sequence)."""
     calls = [0]
-    original = fast_policy.process_sequence_per_step
+    for memory_class in MEMORIES.values():
+        original = memory_class.per_step
 
-    def counted(*args: Any) -> Any:
-        calls[0] += 1
-        return original(*args)
+        def counted(self: Any, *args: Any, _original: Any = original) -> Any:
+            calls[0] += 1
+            return _original(self, *args)
 
-    monkeypatch.setattr(fast_policy, "process_sequence_per_step", counted)
+        monkeypatch.setattr(memory_class, "per_step", counted)
     return calls

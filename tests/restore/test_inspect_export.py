@@ -41,7 +41,7 @@ def test_inspect_run_folder(runs: dict[str, Path]) -> None:
     assert report["observation_space"] == "Box(-1.0, 1.0, (4,), float32)"
     assert report["action_space"] == "Discrete(3)"
     weights = report["weights"]
-    assert weights["lstm_actor"] == {"input_size": 4, "hidden_size": 8, "num_layers": 1}
+    assert weights["lstm_actor"] == {"kind": "lstm", "input_size": 4, "hidden_size": 8, "num_layers": 1}
     assert weights["policy_net"] == [64, 64] and weights["action_net"] == [64, 3]
     lstm = 2 * (4 * 8 * (4 + 8) + 2 * 4 * 8)  # actor and critic LSTMs
     mlp = 2 * ((8 * 64 + 64) + (64 * 64 + 64))  # pi and vf
@@ -117,7 +117,12 @@ def exported(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.mark.parametrize("name", ["plain", "normalized"])
 def test_export_acts_like_predict(runs: dict[str, Path], exported: dict[str, Path], name: str) -> None:
     sidecar = json.loads(exported[name].with_suffix(".json").read_text())
-    assert sidecar["recurrent"] is True and sidecar["lstm_state"] == {"num_layers": 1, "hidden_size": 8}
+    assert sidecar["recurrent"] is True and sidecar["memory"] == {
+        "kind": "lstm",
+        "num_layers": 1,
+        "hidden_size": 8,
+        "state": ["h", "c"],
+    }
     assert [spec["name"] for spec in sidecar["inputs"]] == ["obs", "h", "c", "episode_start"]
     assert sidecar["source"]["timesteps"] == 256
     if name == "normalized":

@@ -1,4 +1,4 @@
-"""Learning is tested by learning: an LSTM agent solves a short T-maze, memoryless baselines cannot."""
+"""Learning is tested by learning: LSTM and GRU agents solve a short T-maze, memoryless baselines cannot."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ def _train(config: str, tmp_path: Path, *overrides: str) -> tuple[Path, dict[str
     return outcome.run_dir, json.loads((outcome.run_dir / "summary.json").read_text())
 
 
-def test_lstm_agent_solves_a_short_tmaze(tmp_path: Path) -> None:
-    run_dir, summary = _train("tmaze.yaml", tmp_path, *SHORT_TMAZE, "train.total_timesteps=80000")
+@pytest.mark.parametrize("config", ["tmaze.yaml", "tmaze_gru.yaml"])
+def test_recurrent_agent_solves_a_short_tmaze(tmp_path: Path, config: str) -> None:
+    """The LSTM agent and its GRU twin (same sizes and settings) both learn a 5-step memory."""
+    run_dir, summary = _train(config, tmp_path, *SHORT_TMAZE, "train.total_timesteps=80000")
     assert summary["final_eval"]["success_rate"] >= 0.9, summary
     # Evaluated again from the saved files, with the hidden state reset between 200 fresh episodes.
     assert evaluate_saved(locate(run_dir), episodes=200).success_rate >= 0.9

@@ -92,6 +92,7 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         "algo.n_steps",  # the rollout length (and sequence length by default)
         "algo.sequence_length",
         "algo.refresh_states",
+        "policy.memory",
         "policy.lstm_hidden_size",
         "policy.n_lstm_layers",
         "policy.forget_bias",
@@ -100,7 +101,7 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         "policy.net_arch",
         "policy.activation",
     }
-    critics, clamped, lengths, refresh = set(), 0, set(), set()
+    critics, clamped, lengths, refresh, memories = set(), 0, set(), set(), set()
     for _ in range(40):
         trial = study.ask()
         sampled = sample(trial, space, loaded.config)
@@ -111,29 +112,36 @@ def test_default_space_samples_every_lstm_key_and_loads() -> None:
         assert config.algo.batch_size <= config.algo.n_steps * config.env.n_envs
         lengths.add(config.algo.sequence_length is None or config.algo.sequence_length < config.algo.n_steps)
         refresh.add(config.algo.refresh_states)
+        memories.add(config.policy.memory)
         study.tell(trial, 0.0)
     assert critics == {(True, False), (False, True), (False, False)}
     assert lengths == refresh == {True, False}  # both options sampled on and off
+    assert memories == {"lstm", "gru"}
     assert clamped > 0  # batch sizes above the rollout were clamped, and said so
 
 
 def test_sequence_options_are_clamped_to_the_config() -> None:
-    """sequence_length at most n_steps; neither option with implementation: sb3 (which refuses them)."""
+    """sequence_length at most n_steps; neither option nor the GRU with implementation: sb3 (refused)."""
     loaded = load_config(CONFIGS / "cartpole_novel.yaml")  # n_steps 32
     space = SearchSpace(
         {
             "algo.sequence_length": Distribution.model_validate({"choice": [64]}),
             "algo.refresh_states": Distribution.model_validate({"choice": [True]}),
+            "policy.memory": Distribution.model_validate({"choice": ["gru"]}),
         }
     )
     study = optuna.create_study()
     sampled = sample(study.ask(), space, loaded.config)
-    assert sampled.values == {"algo.sequence_length": 32, "algo.refresh_states": True}
+    assert sampled.values == {"algo.sequence_length": 32, "algo.refresh_states": True, "policy.memory": "gru"}
     assert sampled.constrained == ["algo.sequence_length 64 -> 32 (at most n_steps)"]
     sb3 = load_config(CONFIGS / "cartpole_novel.yaml", ["algo.implementation=sb3"])
     sampled = sample(study.ask(), space, sb3.config)
-    assert sampled.values == {"algo.sequence_length": None, "algo.refresh_states": False}
-    assert len(sampled.constrained) == 2
+    assert sampled.values == {
+        "algo.sequence_length": None,
+        "algo.refresh_states": False,
+        "policy.memory": "lstm",
+    }
+    assert len(sampled.constrained) == 3
     load_config(CONFIGS / "cartpole_novel.yaml", ["algo.implementation=sb3", *sampled.overrides])
 
 
