@@ -75,6 +75,7 @@ def policy_kwargs(cfg: Config, observation_space: gym.Space | None = None) -> di
         kwargs["features_extractor_class"] = FEATURE_EXTRACTORS[policy.features_extractor]
         if policy.features_dim is not None:
             kwargs["features_extractor_kwargs"] = {"features_dim": policy.features_dim}
+        kwargs["normalize_images"] = policy.normalize_images
     if cfg.algo.name == "recurrent_ppo":
         if observation_space is not None and not policy.type.startswith("Cnn"):
             kwargs.update(integer_features_kwargs(observation_space))

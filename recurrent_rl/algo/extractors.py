@@ -4,9 +4,12 @@ A config names an extractor; the class comes from the table below, never from ev
 ``nature_cnn`` is Stable-Baselines3's own (the default of its ``Cnn*`` policies). ``small_cnn`` is a
 two-layer CNN for small, blocky images such as the grid views of ``RecurrentRL/PixelMemoryMaze-v0``:
 on a 40x40 view 2.9k convolution weights (54k with a 64-wide output) against NatureCNN's 76k (109k).
+``minigrid_cnn`` is the encoder of the MiniGrid reference agents (torch-ac / rl-starter-files) for symbolic
+grids such as MiniGrid's 7x7 view of (object, colour, state) indices, one grid cell per pixel.
 
-Both receive what SB3 gives a ``Cnn*`` policy's extractor: channel-first images (``VecTransposeImage``
-transposes channel-last envs), already scaled from uint8 to [0, 1] by ``preprocess_obs``.
+All receive what SB3 gives a ``Cnn*`` policy's extractor: channel-first images (``VecTransposeImage``
+transposes channel-last envs), scaled from uint8 to [0, 1] by ``preprocess_obs`` unless
+``policy.normalize_images`` is false (raw indices, as MiniGrid's reference agents see them).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "MIN_IMAGE_SIDE",
     "IntCombinedExtractor",
     "IntFlattenExtractor",
+    "MiniGridCNN",
     "SmallCNN",
     "integer_features_kwargs",
 ]
@@ -54,18 +58,64 @@ class SmallCNN(BaseFeaturesExtractor):
         features_dim: int = 64,
         normalized_image: bool = False,
     ) -> None:
-        if not isinstance(observation_space, spaces.Box) or not is_image_space(
-            observation_space, check_channels=False, normalized_image=normalized_image
-        ):
-            raise ValueError(f"SmallCNN needs an image observation space, not {observation_space}")
+        _check_image(observation_space, normalized_image, "SmallCNN", MIN_IMAGE_SIDE["small_cnn"])
         super().__init__(observation_space, features_dim)
         n_channels, height, width = observation_space.shape
-        if min(height, width) < MIN_IMAGE_SIDE["small_cnn"]:
-            raise ValueError(f"SmallCNN needs images of at least 8x8 pixels, not {height}x{width}")
         self.cnn = nn.Sequential(
             nn.Conv2d(n_channels, 16, kernel_size=4, stride=4),
             nn.ReLU(),
             nn.Conv2d(16, 32, kernel_size=2, stride=2),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        with th.no_grad():
+            n_flatten = self.cnn(th.zeros((1, n_channels, height, width))).shape[1]
+        self.linear = nn.Sequential(nn.Linear(n_flatten, features_dim), nn.ReLU())
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        return self.linear(self.cnn(observations))
+
+
+def _check_image(observation_space: gym.Space, normalized_image: bool, name: str, min_side: int) -> None:
+    """Refuse anything but a channel-first image space of at least ``min_side`` x ``min_side`` pixels."""
+    if not isinstance(observation_space, spaces.Box) or not is_image_space(
+        observation_space, check_channels=False, normalized_image=normalized_image
+    ):
+        raise ValueError(f"{name} needs an image observation space, not {observation_space}")
+    height, width = observation_space.shape[1:]
+    if min(height, width) < min_side:
+        raise ValueError(f"{name} needs images of at least {min_side}x{min_side} pixels, not {height}x{width}")
+
+
+class MiniGridCNN(BaseFeaturesExtractor):
+    """The MiniGrid reference agents' encoder: ``(C, H, W)`` grid -> ``features_dim`` features.
+
+    ``Conv2d(C, 16, 2)`` -> ReLU -> ``MaxPool2d(2)`` -> ``Conv2d(16, 32, 2)`` -> ReLU -> ``Conv2d(32, 64, 2)``
+    -> ReLU -> flatten -> ``Linear(-> features_dim)`` -> ReLU. Every convolution sees 2x2 cells, so the
+    same weights find an object wherever it is in view; on MiniGrid's 7x7 view the convolutions end at
+    1x1x64 (10.6k weights). Needs grids of at least 7x7 cells.
+
+    :param observation_space: a channel-first image space (as SB3 passes it after ``VecTransposeImage``)
+    :param features_dim: number of output features
+    :param normalized_image: as for SB3's ``NatureCNN``: True skips the uint8 / [0, 255] check
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        features_dim: int = 64,
+        normalized_image: bool = False,
+    ) -> None:
+        _check_image(observation_space, normalized_image, "MiniGridCNN", MIN_IMAGE_SIDE["minigrid_cnn"])
+        super().__init__(observation_space, features_dim)
+        n_channels, height, width = observation_space.shape
+        self.cnn = nn.Sequential(
+            nn.Conv2d(n_channels, 16, kernel_size=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, kernel_size=2),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, kernel_size=2),
             nn.ReLU(),
             nn.Flatten(),
         )
@@ -113,7 +163,8 @@ def integer_features_kwargs(observation_space: gym.Space) -> dict[str, type[Base
 FEATURE_EXTRACTORS: dict[FeatureExtractorName, type[BaseFeaturesExtractor]] = {
     "nature_cnn": NatureCNN,
     "small_cnn": SmallCNN,
+    "minigrid_cnn": MiniGridCNN,
 }
 
 #: Smallest image side (pixels) each extractor accepts.
-MIN_IMAGE_SIDE: dict[FeatureExtractorName, int] = {"nature_cnn": 36, "small_cnn": 8}
+MIN_IMAGE_SIDE: dict[FeatureExtractorName, int] = {"nature_cnn": 36, "small_cnn": 8, "minigrid_cnn": 7}

@@ -17,7 +17,7 @@ from recurrent_rl.config.common import Section
 RECURRENT_POLICIES = ("MlpLstmPolicy", "CnnLstmPolicy", "MultiInputLstmPolicy")
 MEMORYLESS_POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 ActivationName = Literal["tanh", "relu", "elu", "leaky_relu", "gelu", "silu"]
-FeatureExtractorName = Literal["nature_cnn", "small_cnn"]
+FeatureExtractorName = Literal["nature_cnn", "small_cnn", "minigrid_cnn"]
 MemoryName = Literal["lstm", "gru"]
 
 
@@ -56,14 +56,20 @@ class PolicyConfig(Section):
     features_extractor: FeatureExtractorName = Field(
         "nature_cnn",
         description="Cnn* policies only: the image encoder; nature_cnn (SB3's NatureCNN, images of at least "
-        "36x36) or small_cnn (2 small convolutions, images of at least 8x8)",
+        "36x36), small_cnn (2 small convolutions, images of at least 8x8) or minigrid_cnn (3 convolutions "
+        "over 2x2 cells, the MiniGrid reference agents' encoder, grids of at least 7x7)",
     )
     features_dim: int | None = Field(
         None,
         ge=1,
         le=4096,
         description="Cnn* policies only: the extractor's output size; null: its default (512 for nature_cnn, "
-        "64 for small_cnn)",
+        "64 for small_cnn and minigrid_cnn)",
+    )
+    normalize_images: bool = Field(
+        True,
+        description="Cnn* policies only: scale uint8 images from [0, 255] to [0, 1]; false feeds the raw "
+        "values, for grids of small indices such as MiniGrid's (object, colour, state) view",
     )
 
     @field_validator("type")

@@ -103,6 +103,10 @@ class Config(_Section):
                 raise ConstraintError(
                     "policy.features_dim", policy.features_dim, "null unless policy.type is a Cnn policy"
                 )
+            if not policy.normalize_images:
+                raise ConstraintError(
+                    "policy.normalize_images", False, "true (the default) unless policy.type is a Cnn policy"
+                )
         if recurrent:
             check_sequence_options(algo)
         if recurrent and policy.memory != "lstm" and algo.implementation == "sb3":
