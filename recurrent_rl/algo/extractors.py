@@ -58,9 +58,9 @@ class SmallCNN(BaseFeaturesExtractor):
         features_dim: int = 64,
         normalized_image: bool = False,
     ) -> None:
-        _check_image(observation_space, normalized_image, "SmallCNN", MIN_IMAGE_SIDE["small_cnn"])
+        image = _check_image(observation_space, normalized_image, "SmallCNN", MIN_IMAGE_SIDE["small_cnn"])
         super().__init__(observation_space, features_dim)
-        n_channels, height, width = observation_space.shape
+        n_channels, height, width = image.shape
         self.cnn = nn.Sequential(
             nn.Conv2d(n_channels, 16, kernel_size=4, stride=4),
             nn.ReLU(),
@@ -76,15 +76,21 @@ class SmallCNN(BaseFeaturesExtractor):
         return self.linear(self.cnn(observations))
 
 
-def _check_image(observation_space: gym.Space, normalized_image: bool, name: str, min_side: int) -> None:
-    """Refuse anything but a channel-first image space of at least ``min_side`` x ``min_side`` pixels."""
+def _check_image(
+    observation_space: gym.Space, normalized_image: bool, name: str, min_side: int
+) -> spaces.Box:
+    """``observation_space`` if it is a channel-first image space of at least ``min_side`` x ``min_side``
+    pixels, else ValueError."""
     if not isinstance(observation_space, spaces.Box) or not is_image_space(
         observation_space, check_channels=False, normalized_image=normalized_image
     ):
         raise ValueError(f"{name} needs an image observation space, not {observation_space}")
     height, width = observation_space.shape[1:]
     if min(height, width) < min_side:
-        raise ValueError(f"{name} needs images of at least {min_side}x{min_side} pixels, not {height}x{width}")
+        raise ValueError(
+            f"{name} needs images of at least {min_side}x{min_side} pixels, not {height}x{width}"
+        )
+    return observation_space
 
 
 class MiniGridCNN(BaseFeaturesExtractor):
@@ -106,9 +112,11 @@ class MiniGridCNN(BaseFeaturesExtractor):
         features_dim: int = 64,
         normalized_image: bool = False,
     ) -> None:
-        _check_image(observation_space, normalized_image, "MiniGridCNN", MIN_IMAGE_SIDE["minigrid_cnn"])
+        image = _check_image(
+            observation_space, normalized_image, "MiniGridCNN", MIN_IMAGE_SIDE["minigrid_cnn"]
+        )
         super().__init__(observation_space, features_dim)
-        n_channels, height, width = observation_space.shape
+        n_channels, height, width = image.shape
         self.cnn = nn.Sequential(
             nn.Conv2d(n_channels, 16, kernel_size=2),
             nn.ReLU(),

@@ -79,7 +79,10 @@ def test_minigrid_cnn_shapes_and_position_invariance() -> None:
 @pytest.mark.parametrize("normalize", [True, False])
 def test_normalize_images_false_feeds_raw_values(tmp_path: Path, normalize: bool) -> None:
     """MiniGrid's grid holds indices 0-10: with ``normalize_images: false`` the CNN sees them as they are."""
-    overrides = ("policy.features_extractor=minigrid_cnn", f"policy.normalize_images={str(normalize).lower()}")
+    overrides = (
+        "policy.features_extractor=minigrid_cnn",
+        f"policy.normalize_images={str(normalize).lower()}",
+    )
     cfg = _load(tmp_path, PIXEL_MAZE, *overrides)
     assert policy_kwargs(cfg)["normalize_images"] is normalize
     policy = build_policy(cfg, spaces.Box(0, 255, (7, 7, 3), np.uint8), spaces.Discrete(3))
