@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from recurrent_rl.algo.build import build_policy, load_policy_weights
 from recurrent_rl.config.loader import load_config
@@ -53,6 +54,7 @@ def _newest_checkpoint(run: Path) -> str:
     return found[-1] if found else ""
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_random_kills_leave_only_whole_files(tmp_path: Path) -> None:
     rng = random.Random(20240521)
     config = tiny_config(

@@ -139,6 +139,7 @@ def test_report_of_the_sweep(tiny_sweep: dict[str, Any]) -> None:
             assert image.width > 400 and image.height > 200
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_the_same_sweep_on_ray_gives_the_same_index(tiny_sweep: dict[str, Any]) -> None:
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'ray[default]')")
     folder = tiny_sweep["folder"]
@@ -151,6 +152,7 @@ def test_the_same_sweep_on_ray_gives_the_same_index(tiny_sweep: dict[str, Any]) 
     assert read_index(folder / "ray" / "sweeps" / "tiny") == read_index(tiny_sweep["sweep_dir"])
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_sigkill_of_the_sweep_stops_its_trainings_and_a_rerun_finishes(tmp_path: Path) -> None:
     write_configs(tmp_path, total_timesteps=640, checkpoint_freq=64)
     write_sweep(tmp_path, "killed", "name: killed\nconfigs: [../tiny.yaml]\nseeds: [0, 1]\n")

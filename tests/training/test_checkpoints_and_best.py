@@ -87,6 +87,7 @@ def test_a_kill_between_the_two_writes_keeps_the_pair(
     assert best.read_bytes() == before and _consistent(best)
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_random_kills_never_mismatch_best_model_and_statistics(tmp_path: Path) -> None:
     rng = random.Random(7)
     config = tiny_config(total_timesteps=100_000, eval_freq=32, checkpoint_freq=0, n_eval_episodes=2)

@@ -43,6 +43,7 @@ def test_a_killed_training_resumes_in_the_same_command(tmp_path: Path) -> None:
     assert summary["status"] == "completed" and summary["total_timesteps"] == 512
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_sigkill_of_the_tune_command_fails_its_trial_and_a_rerun_retries_it(tmp_path: Path) -> None:
     write_tiny(tmp_path, total_timesteps=512, eval_freq=128, checkpoint_freq=128)
     study_dir = tmp_path / "runs" / "studies" / "tiny"
@@ -68,6 +69,7 @@ def test_sigkill_of_the_tune_command_fails_its_trial_and_a_rerun_retries_it(tmp_
     assert len(finished(load(study_dir))) == 1
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_ctrl_c_interrupts_the_trial_and_a_rerun_runs_its_parameters_again(tmp_path: Path) -> None:
     write_tiny(tmp_path, total_timesteps=512, eval_freq=128, checkpoint_freq=128)
     study_dir = tmp_path / "runs" / "studies" / "tiny"

@@ -21,6 +21,7 @@ from tests.helpers.cli import run_cli
 from tests.helpers.tuning import finished, load, write_tiny
 
 
+@pytest.mark.slow  # over 20 s: run with -m slow
 def test_two_trainings_at_once_finish_the_study_and_write_its_folder(tmp_path: Path) -> None:
     write_tiny(tmp_path)
     args = ("tune", "tiny.yaml", "--space", "space.yaml", "--trials", "2", "--jobs", "2")
