@@ -39,43 +39,6 @@ __all__ = [
 ]
 
 
-class SmallCNN(BaseFeaturesExtractor):
-    """Two small convolutions and a linear layer: ``(C, H, W)`` image -> ``features_dim`` features.
-
-    ``Conv2d(C, 16, 4, stride=4)`` -> ReLU -> ``Conv2d(16, 32, 2, stride=2)`` -> ReLU -> flatten ->
-    ``Linear(-> features_dim)`` -> ReLU. The strides add up to 8 pixels, so with 8-pixel cells (the
-    PixelMemoryMaze default) each output position of the second layer sees exactly one grid cell; other
-    cell sizes work too, only less neatly aligned. Needs images of at least 8x8 pixels.
-
-    :param observation_space: a channel-first image space (as SB3 passes it after ``VecTransposeImage``)
-    :param features_dim: number of output features
-    :param normalized_image: as for SB3's ``NatureCNN``: True skips the uint8 / [0, 255] check
-    """
-
-    def __init__(
-        self,
-        observation_space: gym.Space,
-        features_dim: int = 64,
-        normalized_image: bool = False,
-    ) -> None:
-        image = _check_image(observation_space, normalized_image, "SmallCNN", MIN_IMAGE_SIDE["small_cnn"])
-        super().__init__(observation_space, features_dim)
-        n_channels, height, width = image.shape
-        self.cnn = nn.Sequential(
-            nn.Conv2d(n_channels, 16, kernel_size=4, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(16, 32, kernel_size=2, stride=2),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        with th.no_grad():
-            n_flatten = self.cnn(th.zeros((1, n_channels, height, width))).shape[1]
-        self.linear = nn.Sequential(nn.Linear(n_flatten, features_dim), nn.ReLU())
-
-    def forward(self, observations: th.Tensor) -> th.Tensor:
-        return self.linear(self.cnn(observations))
-
-
 def _check_image(
     observation_space: gym.Space, normalized_image: bool, name: str, min_side: int
 ) -> spaces.Box:
@@ -93,18 +56,16 @@ def _check_image(
     return observation_space
 
 
-class MiniGridCNN(BaseFeaturesExtractor):
-    """The MiniGrid reference agents' encoder: ``(C, H, W)`` grid -> ``features_dim`` features.
-
-    ``Conv2d(C, 16, 2)`` -> ReLU -> ``MaxPool2d(2)`` -> ``Conv2d(16, 32, 2)`` -> ReLU -> ``Conv2d(32, 64, 2)``
-    -> ReLU -> flatten -> ``Linear(-> features_dim)`` -> ReLU. Every convolution sees 2x2 cells, so the
-    same weights find an object wherever it is in view; on MiniGrid's 7x7 view the convolutions end at
-    1x1x64 (10.6k weights). Needs grids of at least 7x7 cells.
+class _ConvolutionsThenLinear(BaseFeaturesExtractor):
+    """Convolutions (``self.cnn``, ending in a flatten), then ``Linear(-> features_dim)`` -> ReLU.
 
     :param observation_space: a channel-first image space (as SB3 passes it after ``VecTransposeImage``)
     :param features_dim: number of output features
     :param normalized_image: as for SB3's ``NatureCNN``: True skips the uint8 / [0, 255] check
     """
+
+    #: the ``policy.features_extractor`` name (its smallest image side is in :data:`MIN_IMAGE_SIDE`)
+    key: FeatureExtractorName
 
     def __init__(
         self,
@@ -112,12 +73,60 @@ class MiniGridCNN(BaseFeaturesExtractor):
         features_dim: int = 64,
         normalized_image: bool = False,
     ) -> None:
-        image = _check_image(
-            observation_space, normalized_image, "MiniGridCNN", MIN_IMAGE_SIDE["minigrid_cnn"]
-        )
+        name = type(self).__name__
+        image = _check_image(observation_space, normalized_image, name, MIN_IMAGE_SIDE[self.key])
         super().__init__(observation_space, features_dim)
         n_channels, height, width = image.shape
-        self.cnn = nn.Sequential(
+        self.cnn = self.convolutions(n_channels)
+        with th.no_grad():
+            n_flatten = self.cnn(th.zeros((1, n_channels, height, width))).shape[1]
+        self.linear = nn.Sequential(nn.Linear(n_flatten, features_dim), nn.ReLU())
+
+    @staticmethod
+    def convolutions(n_channels: int) -> nn.Sequential:
+        """The convolutions for ``n_channels`` input channels, flattened at the end."""
+        raise NotImplementedError
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        return self.linear(self.cnn(observations))
+
+
+class SmallCNN(_ConvolutionsThenLinear):
+    """Two small convolutions and a linear layer: ``(C, H, W)`` image -> ``features_dim`` features.
+
+    ``Conv2d(C, 16, 4, stride=4)`` -> ReLU -> ``Conv2d(16, 32, 2, stride=2)`` -> ReLU -> flatten ->
+    ``Linear(-> features_dim)`` -> ReLU. The strides add up to 8 pixels, so with 8-pixel cells (the
+    PixelMemoryMaze default) each output position of the second layer sees exactly one grid cell; other
+    cell sizes work too, only less neatly aligned. Needs images of at least 8x8 pixels.
+    """
+
+    key = "small_cnn"
+
+    @staticmethod
+    def convolutions(n_channels: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(n_channels, 16, kernel_size=4, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, kernel_size=2, stride=2),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+
+
+class MiniGridCNN(_ConvolutionsThenLinear):
+    """The MiniGrid reference agents' encoder: ``(C, H, W)`` grid -> ``features_dim`` features.
+
+    ``Conv2d(C, 16, 2)`` -> ReLU -> ``MaxPool2d(2)`` -> ``Conv2d(16, 32, 2)`` -> ReLU -> ``Conv2d(32, 64, 2)``
+    -> ReLU -> flatten -> ``Linear(-> features_dim)`` -> ReLU. Every convolution sees 2x2 cells, so the
+    same weights find an object wherever it is in view; on MiniGrid's 7x7 view the convolutions end at
+    1x1x64 (10.6k weights). Needs grids of at least 7x7 cells.
+    """
+
+    key = "minigrid_cnn"
+
+    @staticmethod
+    def convolutions(n_channels: int) -> nn.Sequential:
+        return nn.Sequential(
             nn.Conv2d(n_channels, 16, kernel_size=2),
             nn.ReLU(),
             nn.MaxPool2d(2),
@@ -127,12 +136,6 @@ class MiniGridCNN(BaseFeaturesExtractor):
             nn.ReLU(),
             nn.Flatten(),
         )
-        with th.no_grad():
-            n_flatten = self.cnn(th.zeros((1, n_channels, height, width))).shape[1]
-        self.linear = nn.Sequential(nn.Linear(n_flatten, features_dim), nn.ReLU())
-
-    def forward(self, observations: th.Tensor) -> th.Tensor:
-        return self.linear(self.cnn(observations))
 
 
 class IntFlattenExtractor(FlattenExtractor):
