@@ -123,8 +123,10 @@ def conclude(trial: TrialRuns, settings: TuneSettings, budget: int) -> Conclusio
         status = "lost" if run.lost else run.status
         cause = f"seed {run.seed}: {run.message}"
         return Conclusion(TrialState.FAIL, None, _attrs(status, cause, RERUN_HELPS))
-    if trial.pruned is not None:
-        return Conclusion(TrialState.PRUNED, None, _attrs("stopped_early", trial.pruned, ""))
+    if trial.pruned is not None:  # the trainings may have ended before the stop request reached them
+        status = _status(started)
+        late = "" if status == "stopped_early" else f" (its trainings had already ended: {status})"
+        return Conclusion(TrialState.PRUNED, None, _attrs(status, trial.pruned + late, ""))
     try:
         values = {run.seed: objective_value(run.curve, settings.objective, budget) for run in trial.runs}
     except TrialFailed as error:

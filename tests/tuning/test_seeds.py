@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 
 from recurrent_rl.cli import main
 from recurrent_rl.tuning.objective import objective_value, read_curve
+from recurrent_rl.tuning.trial import SeedRun, TrialRuns, conclude
 from tests.helpers.cli import run_cli
 from tests.helpers.tuning import load, write_tiny
 
@@ -50,3 +52,26 @@ def test_two_seeds_per_trial(
     monkeypatch.chdir(tmp_path)  # the same study with one seed per trial is another search
     assert main([*args[:-4], "--seeds", "1", "--runs-dir", "elsewhere"]) == 2
     assert "  seeds: 2 in the study, 1 here" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("statuses", "status", "late"),
+    [
+        (["stopped_early", "stopped_early"], "stopped_early", False),
+        (["completed", "completed"], "completed", True),
+        (["stopped_early", "completed"], "mixed: stopped_early, completed", True),
+    ],
+)
+def test_a_pruned_trial_records_what_its_trainings_did(statuses: list[str], status: str, late: bool) -> None:
+    """A prune that reached the trainings after they had ended says so, instead of claiming they stopped."""
+    study = optuna.create_study()
+    runs = [
+        SeedRun(seed, Path(f"t-seed{seed}"), state="ended", status=run_status)
+        for seed, run_status in enumerate(statuses)
+    ]
+    trial = TrialRuns(study.ask(), runs, [], pruned="pruned by the tuner at evaluation 1 (64 steps): 0")
+    conclusion = conclude(trial, None, 512)  # type: ignore[arg-type]  # settings are not read when pruned
+    assert conclusion.state == optuna.trial.TrialState.PRUNED
+    assert conclusion.attrs["status"] == status
+    assert conclusion.attrs["message"].startswith("pruned by the tuner at evaluation 1 (64 steps): 0")
+    assert ("its trainings had already ended" in conclusion.attrs["message"]) is late

