@@ -39,6 +39,21 @@ def poll_until_done(step: Callable[[], bool], stop: Callable[[], None]) -> bool:
         return True
 
 
+def wait_for_trainings(
+    cancel_all: Callable[[], None], reap: Callable[[], None], busy: Callable[[], bool]
+) -> None:
+    """Cancel every training (one SIGINT each), then reap until none is ``busy``; each further Ctrl-C
+    cancels them again. Reaping waits for a signal to be handled first, as in :func:`poll_until_done`."""
+    cancel_all()
+    while busy():
+        try:
+            with deferred_interrupt():
+                reap()
+            time.sleep(POLL_SECONDS / 5)
+        except KeyboardInterrupt:
+            cancel_all()
+
+
 @dataclass
 class _Active:
     run: Run
@@ -145,16 +160,11 @@ class Scheduler:
     def _stop(self) -> None:
         """One SIGINT per running training (another per further Ctrl-C); wait until all have ended."""
         self.stopping = True
+        wait_for_trainings(self._cancel_all, self._reap, lambda: bool(self.active))
+
+    def _cancel_all(self) -> None:
         for active in self.active:
             self.executor.cancel(active.handle)
-        while self.active:
-            try:
-                with deferred_interrupt():
-                    self._reap()
-                time.sleep(POLL_SECONDS / 5)
-            except KeyboardInterrupt:
-                for active in self.active:
-                    self.executor.cancel(active.handle)
 
     def _log(self, run: Run) -> Path:
         return self.sweep_dir / plan.LOGS / f"{run.folder}.log"

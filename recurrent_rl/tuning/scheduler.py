@@ -22,9 +22,8 @@ from recurrent_rl.config.loader import LoadedConfig
 from recurrent_rl.experiments import plan
 from recurrent_rl.experiments.executors import Ended, Executor, Job
 from recurrent_rl.experiments.progress import Progress, Running, current_timesteps
-from recurrent_rl.experiments.scheduler import poll_until_done
+from recurrent_rl.experiments.scheduler import poll_until_done, wait_for_trainings
 from recurrent_rl.experiments.stop_file import request_stop
-from recurrent_rl.training.signals import deferred_interrupt
 from recurrent_rl.tuning.asking import Asker, prepare
 from recurrent_rl.tuning.coordination import Heartbeats
 from recurrent_rl.tuning.objective import TrialFailed, read_curve, step_mean
@@ -41,7 +40,6 @@ from recurrent_rl.tuning.trial import (
     train_args,
 )
 
-POLL_SECONDS = 0.5
 SHOW_SECONDS = 2.0  # how often the study is read for trials other commands ended
 MAX_FAILURES_IN_A_ROW = 3
 LOGS = "logs"  # <study folder>/logs/<run>.log: each training's output
@@ -253,20 +251,18 @@ class StudyScheduler:
         """One SIGINT per training (another per further Ctrl-C); wait for them; tell their trials."""
         self.stopping = True
         self._event("stopping: one SIGINT to each training (its run checkpoints and ends interrupted)")
-        for trial in self.active:
-            self._cancel(trial)
-        while any(run.state == "running" for trial in self.active for run in trial.runs):
-            try:
-                with deferred_interrupt():
-                    self._reap()
-                time.sleep(POLL_SECONDS / 5)
-            except KeyboardInterrupt:
-                for trial in self.active:
-                    self._cancel(trial)
+        wait_for_trainings(self._cancel_all, self._reap, self._busy)
         for trial in self.active:
             for run in [run for run in trial.runs if run.state == "pending"]:
                 run.state, run.status, run.message = "ended", "interrupted", "not started: interrupted"
         self._conclude()
+
+    def _cancel_all(self) -> None:
+        for trial in self.active:
+            self._cancel(trial)
+
+    def _busy(self) -> bool:
+        return any(run.state == "running" for trial in self.active for run in trial.runs)
 
     def _log(self, run: SeedRun) -> Path:
         return self.settings.study_dir / LOGS / f"{run.run_dir.name}.log"
